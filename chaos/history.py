@@ -1,0 +1,216 @@
+"""Histories: the append-only record of every call a run made, and its pairing into operations.
+
+A history is Jepsen's model written as JSON Lines. Each line is one event::
+
+    {"index": 0, "time": 1200, "process": 3, "type": "invoke", "f": "write", "key": "k1", "value": 7}
+    {"index": 1, "time": 9800, "process": 3, "type": "ok", "f": "write", "key": "k1", "value": 7}
+
+``time`` is monotonic nanoseconds from the start of the run. ``type`` is ``invoke`` or one
+completion: ``ok``, ``fail`` (the operation definitely did not take effect) or ``info``
+(unknown: it may or may not have taken effect). Fault events use ``process: "nemesis"``.
+
+The writer is on the hot path of every run, so it builds plain dicts and serialises them with
+orjson; everything else (pairing, reading) works on the file afterwards, so that an
+interrupted run's history is checked exactly as it lies on disk.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+
+EventType = Literal["invoke", "ok", "fail", "info"]
+COMPLETIONS = frozenset({"ok", "fail", "info"})
+NEMESIS = "nemesis"
+
+
+class HistoryError(ValueError):
+    """A history file that cannot be read: the message names the line and the problem."""
+
+
+@dataclass(slots=True)
+class Operation:
+    """One client call: an invoke paired with its completion.
+
+    ``value`` is what the client asked for (the invoke's value); ``output`` is what the
+    completion reported (for ``ok`` reads, the value read). ``ret`` is ``None`` when the
+    operation never completed (an ``info`` or an invoke left open by an interruption): it may
+    then take effect at any time after ``call``, or never.
+    """
+
+    id: int
+    process: int | str
+    f: str
+    key: Any
+    value: Any
+    output: Any
+    status: Literal["ok", "fail", "info"]
+    call: int
+    ret: int | None
+    error: str | None = None
+    invoke_index: int = -1
+    complete_index: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def definite(self) -> bool:
+        """True when the outcome is known (ok or fail)."""
+        return self.status != "info"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for results.json and reports."""
+        return {
+            "id": self.id,
+            "process": self.process,
+            "f": self.f,
+            "key": self.key,
+            "value": self.value,
+            "output": self.output,
+            "status": self.status,
+            "call": self.call,
+            "ret": self.ret,
+            "error": self.error,
+        }
+
+
+class HistoryWriter:
+    """Appends events to ``history.jsonl`` as the run goes.
+
+    Lines go through a buffered file and are flushed to the OS by :meth:`flush`, which the
+    runner calls on a short timer and at the end: a run interrupted by Ctrl-C, SIGTERM or an
+    exception leaves every event written before it on disk. The index counter lives here so
+    indices strictly increase in file order.
+    """
+
+    __slots__ = ("path", "_file", "_index", "_start", "_dumps")
+
+    def __init__(self, path: Path, start_ns: int | None = None) -> None:
+        self.path = path
+        self._file: io.BufferedWriter = open(path, "ab", buffering=1 << 16)  # noqa: SIM115
+        self._index = 0
+        self._start = time.monotonic_ns() if start_ns is None else start_ns
+        self._dumps = orjson.dumps
+
+    @property
+    def start_ns(self) -> int:
+        return self._start
+
+    @property
+    def count(self) -> int:
+        return self._index
+
+    def now(self) -> int:
+        """Nanoseconds since the run started: the ``time`` of the next event."""
+        return time.monotonic_ns() - self._start
+
+    def append(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Stamp ``event`` with its index (and time, unless it has one) and write it."""
+        event["index"] = self._index
+        if "time" not in event:
+            event["time"] = time.monotonic_ns() - self._start
+        self._index += 1
+        self._file.write(self._dumps(event, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS))
+        return event
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+
+
+def read_events(path: Path | str) -> list[dict[str, Any]]:
+    """Read a JSONL history. A torn last line (the process died mid-write) is dropped;
+    any other unreadable line is an error naming its line number."""
+    events: list[dict[str, Any]] = []
+    data = Path(path).read_bytes()
+    lines = data.split(b"\n")
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            event = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            if number == len(lines):  # last line without its newline: torn write
+                break
+            raise HistoryError(f"{path}:{number}: not a JSON object: {exc}") from None
+        if not isinstance(event, dict):
+            raise HistoryError(f"{path}:{number}: expected a JSON object, got {type(event).__name__}")
+        for name in ("process", "type"):
+            if name not in event:
+                raise HistoryError(f"{path}:{number}: event has no {name!r}")
+        if event["type"] not in COMPLETIONS and event["type"] != "invoke":
+            raise HistoryError(f"{path}:{number}: unknown type {event['type']!r}")
+        event.setdefault("index", len(events))
+        event.setdefault("time", event["index"])
+        events.append(event)
+    return events
+
+
+def pair(events: Iterable[dict[str, Any]]) -> list[Operation]:
+    """Pair each client invoke with the next completion of the same process.
+
+    Nemesis events are skipped (they are not client operations). An invoke without a
+    completion (the run was interrupted) becomes an ``info`` operation with no return time.
+    A completion without an invoke, or a second invoke while one is open, is an error:
+    Jepsen's rule that a process has at most one call outstanding.
+    """
+    open_ops: dict[Any, Operation] = {}
+    ops: list[Operation] = []
+    for event in events:
+        process = event["process"]
+        if process == NEMESIS:
+            continue
+        kind = event["type"]
+        if kind == "invoke":
+            if process in open_ops:
+                raise HistoryError(
+                    f"event {event['index']}: process {process} invoked while operation "
+                    f"{open_ops[process].id} is still open"
+                )
+            op = Operation(
+                id=len(ops),
+                process=process,
+                f=event.get("f", ""),
+                key=event.get("key"),
+                value=event.get("value"),
+                output=None,
+                status="info",
+                call=event["time"],
+                ret=None,
+                invoke_index=event["index"],
+            )
+            open_ops[process] = op
+            ops.append(op)
+        else:
+            op = open_ops.pop(process, None)
+            if op is None:
+                raise HistoryError(f"event {event['index']}: {kind} for process {process} with no open invoke")
+            op.status = kind
+            op.complete_index = event["index"]
+            op.error = event.get("error")
+            if kind == "info":
+                continue  # unknown outcome: it may take effect at any time after its invoke
+            op.ret = event["time"]
+            op.output = event.get("value")
+    return ops
+
+
+def load_operations(path: Path | str) -> list[Operation]:
+    """Read and pair a JSONL history file."""
+    return pair(read_events(path))
+
+
+def nemesis_events(events: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The fault events of a history, in order."""
+    return (e for e in events if e.get("process") == NEMESIS)
