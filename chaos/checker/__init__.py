@@ -1,0 +1,22 @@
+"""The linearizability checker: history in, verdict out.
+
+::
+
+    from chaos.checker import check, load_history
+
+    events, operations = load_history("history.jsonl")
+    result = check(operations, "cas-register", time_limit=10)
+    print(result.describe())
+
+``check`` returns a :class:`CheckResult` whose verdict is ``valid`` (with a linearization as
+certificate), ``invalid`` (with a :class:`Counterexample`) or ``unknown`` (a time or memory
+limit was reached; the reason says which). Semantics and the model interface: docs/checker.md.
+"""
+
+from __future__ import annotations
+
+from chaos.checker.formats import edn_events, load_history
+from chaos.checker.linearizability import check
+from chaos.checker.result import CheckResult, Counterexample, Verdict
+
+__all__ = ["CheckResult", "Counterexample", "Verdict", "check", "edn_events", "load_history"]

@@ -1,0 +1,288 @@
+"""The search: is one partition of a history linearizable under a model?
+
+Wing & Gong's depth-first search with Lowe's memo, as in Porcupine, reshaped for Python:
+
+- Operations are sorted by call time and named by their position ``i``; a set of operations
+  is a Python int with bit ``i`` set (``lin``). Set operations are then single C-level big-int
+  operations, and ``(lin, state)`` is a cheap hashable memo key.
+- Real time: ``a`` must precede ``b`` iff ``a.ret < b.call`` (closed intervals; on equal
+  timestamps calls come before returns, so touching operations are concurrent). The ok
+  operations are also numbered by return time (``rlin`` is the same set over those numbers),
+  so the unlinearized ok op that returns first, the *must* op, is the lowest zero bit of
+  ``rlin``. The operations that may go next are exactly the unlinearized ones called no
+  later than the must op returns: a prefix of the call order, ``himask[r] & ~lin``.
+- ``info`` operations have no return: they may take effect at any point after their call,
+  or never. They are never required, so the search ends when every ok op is linearized, and
+  they are tried only after the ok candidates; among pending info ops with equal
+  ``Model.effect`` only the first is tried.
+- An op for which ``Model.read_only`` holds (it changes nothing in every state where it is
+  legal) is linearized as soon as it is pending and legal, with no branching: any
+  linearization from here that places it later can place it here instead, since the states
+  between are unchanged and moving it earlier breaks no real-time constraint.
+- Memo: a configuration ``(lin, state)`` already explored failed (else the search would have
+  stopped), so it is never explored twice. This bounds the work by the number of distinct
+  configurations, not orderings.
+
+Budgets are checked every few thousand steps: past the deadline or past the memory estimate
+the answer is "unknown", never a guess. The memo's size is estimated from its entry count
+(a big int of ``n`` bits, a tuple, a set slot and the state) rather than measured, because
+tracing allocations would slow the search several times over.
+
+For an invalid partition the search remembers the deepest configuration (most ok operations
+linearized) it reached: its path is the longest linearizable prefix found, and there every
+ok candidate, the must op among them, is illegal in the state reached.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Any
+
+from chaos.history import Operation
+from chaos.models.base import Model
+
+_CALL = attrgetter("call")
+CHECK_EVERY = 2048
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What the search found for one partition."""
+
+    verdict: str
+    order: list[int] = field(default_factory=list)
+    """valid: op ids in linearization order (ok ops and the info ops that took effect)."""
+    reason: str = ""
+    prefix: list[Operation] = field(default_factory=list)
+    """invalid: the longest linearizable prefix found, in order."""
+    failed: list[Operation] = field(default_factory=list)
+    """invalid: the op(s) that could not be placed after the prefix."""
+    states: list[Any] = field(default_factory=list)
+    """invalid: the model state(s) that rejected them."""
+    ops: list[Operation] = field(default_factory=list)
+    """the operations searched (after the model's prepare), sorted by call."""
+    explored: int = 0
+    limit: str | None = None
+
+
+def search(
+    ops: list[Operation],
+    model: Model,
+    *,
+    deadline: float | None = None,
+    memory_limit: int | None = None,
+    max_steps: int | None = None,
+) -> Outcome:
+    """Search one partition (fail operations already removed, ``model.prepare`` applied).
+
+    ``max_steps`` bounds the number of children tried: used only to find a counterexample
+    prefix for a partition already known to be invalid; reaching it reports "unknown".
+    """
+    ops = sorted(ops, key=_CALL)
+    n = len(ops)
+    if n == 0:
+        return Outcome("valid", ops=ops)
+    step = model.step
+    successors = model.successors
+    calls = [op.call for op in ops]
+
+    okpos = [i for i in range(n) if ops[i].status == "ok"]
+    okpos.sort(key=lambda i: ops[i].ret)
+    full = (1 << len(okpos)) - 1
+    rbit = [0] * n
+    himask = []
+    for r, i in enumerate(okpos):
+        rbit[i] = 1 << r
+        himask.append((1 << bisect_right(calls, ops[i].ret)) - 1)
+    ok_mask = 0
+    for i in okpos:
+        ok_mask |= 1 << i
+    info_mask = ((1 << n) - 1) & ~ok_mask
+    ro_mask = 0
+    read_only = model.read_only
+    if read_only is not None:
+        for i in okpos:
+            if read_only(ops[i]):
+                ro_mask |= 1 << i
+    effects: dict[int, Any] = {}
+    nondet: set[int] = set()
+    if info_mask:
+        effect = model.effect
+        m = info_mask
+        while m:
+            b = m & -m
+            m ^= b
+            i = b.bit_length() - 1
+            if effect is not None:
+                effects[i] = effect(ops[i])
+            if successors is not None:
+                nondet.add(i)
+
+    branch_ok = ok_mask & ~ro_mask
+    seen: set[tuple[int, Any]] = set()
+    path: list[int] = []
+    stack: list[list[Any]] = []
+    lin = 0
+    rlin = 0
+    state = model.init()
+    best_depth = -1
+    best_path: list[int] = []
+    best_state: Any = state
+    best_r = 0
+    steps = 0
+    entry_bytes = 150 + n // 7
+    perf = time.perf_counter
+
+    while True:
+        # Linearize every pending read-only op that is legal now (no branching, see above).
+        while True:
+            if rlin == full:
+                return Outcome("valid", order=[ops[i].id for i in path], ops=ops, explored=len(seen))
+            r = (~rlin & (rlin + 1)).bit_length() - 1
+            cand = himask[r] & ~lin
+            ro = cand & ro_mask
+            if not ro:
+                break
+            progressed = False
+            while ro:
+                b = ro & -ro
+                ro ^= b
+                i = b.bit_length() - 1
+                if step(state, ops[i])[0]:
+                    lin |= b
+                    rlin |= rbit[i]
+                    path.append(i)
+                    progressed = True
+            if not progressed:
+                break
+        depth = rlin.bit_count()
+        if depth > best_depth:
+            best_depth = depth
+            best_path = path.copy()
+            best_state = state
+            best_r = r
+
+        # Children: the must op first, then the other ok ops, then info ops (one per effect).
+        must = okpos[r]
+        cands: list[Any] = []
+        must_bit = 1 << must
+        if branch_ok & must_bit:
+            cands.append(must)
+        m = cand & branch_ok & ~must_bit
+        while m:
+            b = m & -m
+            m ^= b
+            cands.append(b.bit_length() - 1)
+        m = cand & info_mask
+        if m:
+            tried: set[Any] = set()
+            while m:
+                b = m & -m
+                m ^= b
+                i = b.bit_length() - 1
+                e = effects.get(i)
+                if e is not None:
+                    if e in tried:
+                        continue
+                    tried.add(e)
+                cands.append(i)
+        stack.append([lin, rlin, state, cands, 0, len(path)])
+
+        # Take the next untried child of the deepest frame; pop exhausted frames.
+        while stack:
+            frame = stack[-1]
+            cands = frame[3]
+            k = frame[4]
+            flin = frame[0]
+            fstate = frame[2]
+            found = False
+            while k < len(cands):
+                c = cands[k]
+                k += 1
+                if type(c) is tuple:
+                    i, s2 = c
+                elif c in nondet:
+                    i = c
+                    succ = list(successors(fstate, ops[i]))  # type: ignore[misc]
+                    if not succ:
+                        continue
+                    s2 = succ[0]
+                    if len(succ) > 1:
+                        cands[k:k] = [(i, s) for s in succ[1:]]
+                else:
+                    i = c
+                    legal, s2 = step(fstate, ops[i])
+                    if not legal:
+                        continue
+                key = (flin | (1 << i), s2)
+                if key in seen:
+                    continue
+                seen.add(key)
+                found = True
+                break
+            steps += 1
+            if steps % CHECK_EVERY == 0:
+                if deadline is not None and perf() > deadline:
+                    return _gave_up(ops, "time", f"time limit reached after {len(seen)} configurations",
+                                    seen, best_path, best_state, best_r, okpos)
+                if memory_limit is not None:
+                    est = len(seen) * (entry_bytes + sys.getsizeof(fstate)) + 8 * len(path)
+                    if est > memory_limit:
+                        return _gave_up(
+                            ops, "memory",
+                            f"memory limit of {_mb(memory_limit)} reached: memo of {len(seen)} "
+                            f"configurations, about {_mb(est)}",
+                            seen, best_path, best_state, best_r, okpos)
+                if max_steps is not None and steps >= max_steps:
+                    return _gave_up(ops, "steps", f"stopped after {steps} steps",
+                                    seen, best_path, best_state, best_r, okpos)
+            if found:
+                frame[4] = k
+                del path[frame[5]:]
+                path.append(i)
+                lin = flin | (1 << i)
+                rlin = frame[1] | rbit[i]
+                state = s2
+                break
+            stack.pop()
+        else:
+            failed = ops[okpos[best_r]]
+            return Outcome(
+                "invalid",
+                reason="no linearization",
+                prefix=[ops[i] for i in best_path],
+                failed=[failed],
+                states=[best_state],
+                ops=ops,
+                explored=len(seen),
+            )
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:.0f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
+
+
+def _gave_up(
+    ops: list[Operation],
+    limit: str,
+    reason: str,
+    seen: set[Any],
+    best_path: list[int],
+    best_state: Any,
+    best_r: int,
+    okpos: list[int],
+) -> Outcome:
+    return Outcome(
+        "unknown",
+        reason=reason,
+        prefix=[ops[i] for i in best_path],
+        failed=[ops[okpos[best_r]]] if okpos else [],
+        states=[best_state],
+        ops=ops,
+        explored=len(seen),
+        limit=limit,
+    )

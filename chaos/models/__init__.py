@@ -1,0 +1,75 @@
+"""Models: sequential specifications the linearizability checker compares histories against.
+
+Built-in models (see each module for its operation conventions):
+
+- ``register``: read/write register per key.
+- ``cas-register``: read/write/cas register per key (Knossos' cas-register).
+- ``kv``: a key-value map, one cas-register per key.
+- ``set``: grow-only set per key, add and read-all.
+- ``queue``: unordered queue per key, enqueue and dequeue.
+- ``mutex``: lock per key, acquire and release.
+- ``profile``: the seed's per-user (metadata, image) pair register.
+- ``multi-register``: Knossos' multi-register (transactions over several registers).
+
+A user model is a :class:`Model`: an initial state and a ``step(state, op) -> (legal, next)``
+function, plus optional partition and describe functions. See docs/checker.md.
+"""
+
+from __future__ import annotations
+
+from chaos.models.base import Model, State, by_key, describe_operation, describe_value, freeze
+from chaos.models.multi_register import multi_register
+from chaos.models.mutex import mutex
+from chaos.models.profile import profile
+from chaos.models.queue import queue
+from chaos.models.register import cas_register, kv, register
+from chaos.models.set import set_model
+
+MODELS: dict[str, Model] = {
+    m.name: m for m in (register, cas_register, kv, set_model, queue, mutex, profile, multi_register)
+}
+"""Built-in models by name."""
+
+
+class UnknownModelError(KeyError, ValueError):
+    """No model of that name; the message lists the known names."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+def get_model(name: str | Model) -> Model:
+    """The built-in model called ``name`` (``cas_register`` and ``CAS-Register`` also work)."""
+    if isinstance(name, Model):
+        return name
+    normal = str(name).strip().lower().replace("_", "-")
+    aliases = {"casregister": "cas-register", "cas": "cas-register", "unordered-queue": "queue",
+               "multiregister": "multi-register", "lock": "mutex"}
+    normal = aliases.get(normal, normal)
+    try:
+        return MODELS[normal]
+    except KeyError:
+        raise UnknownModelError(
+            f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}"
+        ) from None
+
+
+__all__ = [
+    "MODELS",
+    "Model",
+    "State",
+    "UnknownModelError",
+    "by_key",
+    "cas_register",
+    "describe_operation",
+    "describe_value",
+    "freeze",
+    "get_model",
+    "kv",
+    "multi_register",
+    "mutex",
+    "profile",
+    "queue",
+    "register",
+    "set_model",
+]
