@@ -29,6 +29,7 @@ import orjson
 EventType = Literal["invoke", "ok", "fail", "info"]
 COMPLETIONS = frozenset({"ok", "fail", "info"})
 NEMESIS = "nemesis"
+_DUMP_OPTIONS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
 
 
 class HistoryError(ValueError):
@@ -89,7 +90,7 @@ class HistoryWriter:
     indices strictly increase in file order.
     """
 
-    __slots__ = ("path", "_file", "_index", "_start", "_dumps")
+    __slots__ = ("_dumps", "_file", "_index", "_start", "path")
 
     def __init__(self, path: Path, start_ns: int | None = None) -> None:
         self.path = path
@@ -116,7 +117,7 @@ class HistoryWriter:
         if "time" not in event:
             event["time"] = time.monotonic_ns() - self._start
         self._index += 1
-        self._file.write(self._dumps(event, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS))
+        self._file.write(self._dumps(event, option=_DUMP_OPTIONS))
         return event
 
     def flush(self) -> None:

@@ -1,0 +1,60 @@
+"""Store adapters: one module per backend, all behind :mod:`adapters.protocol`.
+
+:func:`create` builds an adapter from its name and settings; backends whose drivers are
+heavy are imported only when used. Adapters never import the engine (``chaos``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .errors import (
+    AdapterError,
+    ConfigError,
+    ConnectError,
+    ConnectionLost,
+    DefiniteError,
+    IndefiniteError,
+    NamespaceNotEmpty,
+    Rejected,
+    Timeout,
+    Unavailable,
+    Unsupported,
+)
+from .protocol import Endpoint, Store
+
+BACKENDS: dict[str, str] = {
+    "memory": "adapters.memory:MemoryStore",
+}
+"""Adapter name -> ``module:class``. Each class takes ``(settings, namespace)``."""
+
+
+def create(adapter: str, settings: dict[str, Any] | None = None, namespace: str = "") -> Store | Endpoint:
+    """Build the adapter called ``adapter`` (not yet opened)."""
+    try:
+        target = BACKENDS[adapter]
+    except KeyError:
+        raise ConfigError(f"unknown adapter {adapter!r}; known: {', '.join(sorted(BACKENDS))}") from None
+    module_name, _, attr = target.partition(":")
+    cls = getattr(importlib.import_module(module_name), attr)
+    return cls(settings or {}, namespace)
+
+
+__all__ = [
+    "BACKENDS",
+    "AdapterError",
+    "ConfigError",
+    "ConnectError",
+    "ConnectionLost",
+    "DefiniteError",
+    "Endpoint",
+    "IndefiniteError",
+    "NamespaceNotEmpty",
+    "Rejected",
+    "Store",
+    "Timeout",
+    "Unavailable",
+    "Unsupported",
+    "create",
+]

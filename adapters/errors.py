@@ -1,0 +1,77 @@
+"""The adapter layer's own exceptions.
+
+Every backend maps its driver's errors onto these, split by what they prove:
+
+* :class:`DefiniteError`: the call did **not** take effect (connection refused before the
+  request was sent, a constraint violation, a 4xx the service marks definite, S3
+  PreconditionFailed). The history may record the operation as ``fail``.
+* :class:`IndefiniteError`: the call **may** have taken effect (a timeout, a connection lost
+  after the request left). The history must record ``info``.
+
+Messages never contain credentials: adapters build them from host, port, bucket and table
+names only.
+"""
+
+from __future__ import annotations
+
+
+class AdapterError(Exception):
+    """Base class of every error an adapter raises."""
+
+    definite: bool = False
+
+    def __init__(self, message: str, *, store: str | None = None) -> None:
+        super().__init__(message)
+        self.store = store
+
+
+class DefiniteError(AdapterError):
+    """The call did not take effect."""
+
+    definite = True
+
+
+class IndefiniteError(AdapterError):
+    """The call may or may not have taken effect."""
+
+    definite = False
+
+
+class Unavailable(DefiniteError):
+    """The store refused the call before it was sent (connection refused, pool closed)."""
+
+
+class Rejected(DefiniteError):
+    """The store received the call and refused it without applying it."""
+
+
+class Unsupported(DefiniteError):
+    """The backend cannot perform this primitive (e.g. compare-and-set on an S3 server
+    without conditional writes)."""
+
+
+class Timeout(IndefiniteError):
+    """No answer in time; the request may have been applied."""
+
+
+class ConnectionLost(IndefiniteError):
+    """The connection broke after the request left."""
+
+
+class ConfigError(AdapterError):
+    """The store's settings are wrong (bad DSN, unknown option). Raised before any call."""
+
+    definite = True
+
+
+class ConnectError(AdapterError):
+    """The store could not be reached when the run started. The message is one line that
+    names the store and its address (never its credentials)."""
+
+    definite = True
+
+
+class NamespaceNotEmpty(AdapterError):
+    """The run's namespace (table, key prefix) already holds data and reuse was not asked for."""
+
+    definite = True

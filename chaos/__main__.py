@@ -1,0 +1,5 @@
+"""``python -m chaos``: the same as the ``chaos`` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,80 @@
+"""The seam between a system under test and its stores.
+
+Every adapter call a system makes goes through a :class:`StoreHandle`, which hands it to an
+:class:`Interceptor` as a :class:`Call` plus a ``proceed`` coroutine function that performs
+the real call. The fault layer is an interceptor (it may delay, fail, or crash around
+``proceed``), and so is the controlled scheduler (it holds the call until the strategy picks
+its server). With no interceptor installed the system talks to the adapter directly, so a run
+without faults pays nothing for the seam.
+
+Which server made a call is carried in a context variable that the runner sets per worker
+task, so systems need not pass it along.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from adapters import Store
+
+current_actor: ContextVar[str] = ContextVar("current_actor", default="client")
+"""Who is making store calls: ``server-0``, ``server-1``, ``cleaner``..."""
+
+
+@dataclass(slots=True)
+class Call:
+    """One adapter call, as an interceptor sees it."""
+
+    store: str
+    op: str
+    key: str | None
+    args: tuple[Any, ...]
+    actor: str
+
+
+Proceed = Callable[[], Awaitable[Any]]
+
+
+class Interceptor(Protocol):
+    """Something that stands around every adapter call."""
+
+    async def around(self, call: Call, proceed: Proceed) -> Any:
+        """Decide what happens to ``call``; ``await proceed()`` performs it on the store."""
+
+
+class StoreHandle:
+    """A :class:`~adapters.protocol.Store` whose every primitive goes through ``interceptor``."""
+
+    def __init__(self, name: str, store: Store, interceptor: Interceptor) -> None:
+        self.name = name
+        self.store = store
+        self.kind = store.kind
+        self._around = interceptor.around
+
+    def _call(self, op: str, key: str | None, args: tuple[Any, ...], fn: Callable[..., Awaitable[Any]]) -> Any:
+        call = Call(self.name, op, key, args, current_actor.get())
+        return self._around(call, lambda: fn(*args))
+
+    async def open(self) -> None:
+        await self.store.open()
+
+    async def close(self) -> None:
+        await self.store.close()
+
+    async def get(self, key: str) -> bytes | None:
+        return await self._call("get", key, (key,), self.store.get)
+
+    async def put(self, key: str, value: bytes) -> None:
+        return await self._call("put", key, (key, value), self.store.put)
+
+    async def delete(self, key: str) -> None:
+        return await self._call("delete", key, (key,), self.store.delete)
+
+    async def cas(self, key: str, expected: bytes | None, new: bytes) -> bool:
+        return await self._call("cas", key, (key, expected, new), self.store.cas)
+
+    async def list(self, prefix: str = "") -> list[str]:
+        return await self._call("list", prefix, (prefix,), self.store.list)

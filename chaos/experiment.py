@@ -1,0 +1,331 @@
+"""Experiments: the YAML a user writes, validated into typed objects in one pass.
+
+Loading does three things, in order, collecting every problem instead of stopping at the
+first: parse the YAML keeping each node's line, interpolate ``${ENV_VAR}`` references (their
+values become secrets, see :mod:`chaos.secrets`), and validate against the pydantic schema
+below. :class:`ExperimentError` carries all problems, each with its path and line, so that
+one run of ``chaos validate`` shows everything wrong with a file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .faults.spec import FaultSpec
+from .secrets import Secrets
+
+# --------------------------------------------------------------------------------------------
+# Value types
+
+
+_DURATION = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h|d)?\s*$")
+_UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a number or a string such as ``500ms``, ``10s``, ``2m``, ``1.5h``."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 10s, 500ms or 2m")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        seconds = float(match["n"]) * _UNITS[match["unit"]]
+    else:
+        raise ValueError("expected a duration such as 10s, 500ms or 2m")
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+"""Seconds, written in YAML as a number or with a unit (``ms``, ``s``, ``m``, ``h``, ``d``)."""
+
+_SIZE = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[kmgt]?i?b)?\s*$", re.IGNORECASE)
+
+
+def parse_size(value: Any) -> int:
+    """Bytes from a number or a string such as ``512MB`` or ``1GiB``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and (match := _SIZE.match(value)):
+        unit = (match["unit"] or "b").lower().replace("i", "")
+        scale = {"b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "tb": 1 << 40}[unit]
+        return int(float(match["n"]) * scale)
+    raise ValueError("expected a size such as 512MB or 1GiB")
+
+
+Size = Annotated[int, BeforeValidator(parse_size)]
+
+
+class Strict(BaseModel):
+    """Every schema object rejects unknown keys: a typo is an error, not a silent default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Schema
+
+
+class StoreSpec(Strict):
+    """One named store: which adapter, and its settings (passed to the adapter untouched)."""
+
+    adapter: str
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class SystemSpec(Strict):
+    """The system under test: a built-in name or ``module:attr`` of the user's own code."""
+
+    name: str
+    servers: int | None = Field(None, ge=1, le=100_000)
+    """How many instances ("servers") run the same code, each taking one request at a time;
+    workers are spread over them. One per worker when omitted."""
+    stores: dict[str, str] = Field(default_factory=dict)
+    """Role the system expects -> name of a store in ``stores:``. May be omitted when the
+    system needs one store and the experiment declares one."""
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class WorkloadSpec(Strict):
+    """What the workers ask for."""
+
+    keys: int | list[str] = 1
+    """A number of keys (named ``k0``, ``k1``...) or the key names."""
+    mix: dict[str, float] = Field(default_factory=lambda: {"read": 1.0, "write": 1.0})
+    """Operation name -> relative weight."""
+    rate: float | None = Field(None, gt=0)
+    """Operations per second over all workers; unbounded when omitted."""
+    operation_timeout: Duration | None = None
+    """An operation running longer is abandoned and recorded as ``info``."""
+
+    @field_validator("keys")
+    @classmethod
+    def _keys(cls, keys: int | list[str]) -> int | list[str]:
+        if isinstance(keys, int) and keys < 1:
+            raise ValueError("at least one key is needed")
+        if isinstance(keys, list) and (not keys or len(set(keys)) != len(keys)):
+            raise ValueError("keys must be a non-empty list of distinct names")
+        return keys
+
+    @field_validator("mix")
+    @classmethod
+    def _mix(cls, mix: dict[str, float]) -> dict[str, float]:
+        if not mix or any(w < 0 for w in mix.values()) or sum(mix.values()) <= 0:
+            raise ValueError("mix needs at least one operation with a positive weight, and none negative")
+        return mix
+
+    def key_names(self) -> list[str]:
+        return [f"k{i}" for i in range(self.keys)] if isinstance(self.keys, int) else list(self.keys)
+
+
+class CheckSpec(Strict):
+    """One check of the history."""
+
+    type: Literal["linearizability"] = "linearizability"
+    model: str
+    time_limit: Duration | None = Field(None, gt=0)
+    memory_limit: Size | None = Field(None, gt=0)
+
+
+class Experiment(Strict):
+    """A whole experiment file."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    seed: int | None = None
+    """Seeds every random choice; printed and stored, chosen at random when omitted."""
+    duration: Duration | None = Field(None, gt=0)
+    operations: int | None = Field(None, ge=1)
+    concurrency: int = Field(4, ge=1, le=100_000)
+    """Number of async workers (clients), each with at most one operation outstanding."""
+    time_scale: float = Field(1.0, gt=0)
+    """System seconds per wall second for the framework's clock (3600 = an hour a second)."""
+    stores: dict[str, StoreSpec]
+    system: SystemSpec
+    workload: WorkloadSpec = Field(default_factory=WorkloadSpec)
+    faults: list[FaultSpec] = Field(default_factory=list)
+    checks: list[CheckSpec] = Field(min_length=1)
+    expect: Literal["valid", "invalid"] = "valid"
+
+    @field_validator("system", mode="before")
+    @classmethod
+    def _system_shorthand(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Experiment:
+        if self.duration is None and self.operations is None:
+            raise ValueError("set duration, operations, or both, so that the run ends")
+        if not self.stores:
+            raise ValueError("stores: at least one store is needed")
+        for role, store in self.system.stores.items():
+            if store not in self.stores:
+                raise ValueError(f"system.stores.{role}: no store named {store!r} in stores")
+        for i, fault in enumerate(self.faults):
+            target = getattr(fault, "store", None)
+            if target is not None and target not in self.stores:
+                raise ValueError(f"faults.{i}.store: no store named {target!r} in stores")
+        return self
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an experiment file."""
+
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line else ""
+        return f"{where}{self.path or '(top)'}: {self.message}"
+
+
+class ExperimentError(ValueError):
+    """Every problem found in an experiment file."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = [f"{source}: {len(problems)} problem{'s' if len(problems) != 1 else ''}"]
+        lines += [f"  {p}" for p in problems]
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class LoadedExperiment:
+    """A validated experiment with what is needed to store it safely."""
+
+    experiment: Experiment
+    source: str
+    raw_text: str
+    """The file as written: ``${VAR}`` references, not their values, so it is safe to store."""
+    secrets: Secrets
+
+
+def _line_map(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> None:
+    """Record the 1-based line of every node, keyed by its path of keys and indices."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            _line_map(value_node, (*path, key), lines)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _line_map(item, (*path, index), lines)
+
+
+_ENV = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+
+
+def _interpolate(value: Any, path: tuple[Any, ...], secrets: Secrets, problems: list[tuple]) -> Any:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string; unset variables are problems."""
+    if isinstance(value, dict):
+        return {k: _interpolate(v, (*path, k), secrets, problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, (*path, i), secrets, problems) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match["name"], match["default"]
+        found = os.environ.get(name)
+        if found is None:
+            if default is None:
+                problems.append((path, f"environment variable {name} is not set"))
+                return ""
+            found = default
+        else:
+            secrets.add(found)
+        return found
+
+    return _ENV.sub(substitute, value)
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop pydantic's union-branch and validator tags so paths match the YAML."""
+    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+
+
+def _nearest_line(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | None:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def loads(text: str, source: str = "<string>") -> LoadedExperiment:
+    """Validate an experiment from YAML text; raise :class:`ExperimentError` with every problem."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ExperimentError(source, [Problem("", line, f"not valid YAML: {problem}")]) from None
+    if not isinstance(data, dict):
+        raise ExperimentError(source, [Problem("", 1, "an experiment is a YAML mapping (name:, stores:, ...)")])
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is not None:
+        _line_map(node, (), lines)
+
+    secrets = Secrets()
+    env_problems: list[tuple] = []
+    data = _interpolate(data, (), secrets, env_problems)
+    problems = [Problem(_format_loc(p), _nearest_line(p, lines), m) for p, m in env_problems]
+    try:
+        experiment = Experiment.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            loc = _clean_loc(tuple(error["loc"]))
+            message = error["msg"]
+            if message.startswith("Value error, "):
+                message = message[len("Value error, ") :]
+            if error["type"] == "extra_forbidden":
+                message = "unknown key"
+            elif error["type"] == "missing":
+                message = "required field is missing"
+            problems.append(Problem(_format_loc(loc), _nearest_line(loc, lines), message))
+        raise ExperimentError(source, problems) from None
+    if problems:
+        raise ExperimentError(source, problems)
+    return LoadedExperiment(experiment=experiment, source=source, raw_text=text, secrets=secrets)
+
+
+def load(path: str | Path) -> LoadedExperiment:
+    """Validate the experiment file at ``path``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ExperimentError(str(path), [Problem("", None, f"cannot read file: {exc.strerror}")]) from None
+    except UnicodeDecodeError:
+        raise ExperimentError(str(path), [Problem("", None, "not a UTF-8 text file")]) from None
+    return loads(text, str(path))

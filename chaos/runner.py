@@ -1,0 +1,357 @@
+"""The runner: wires stores, the system under test and workers once, then lets data flow forward.
+
+A run opens every store, builds the system's servers, and starts ``concurrency`` asyncio
+workers. Each worker takes requests from its own seeded stream and records every operation as
+an invoke and exactly one completion in the history. The run ends at its duration or
+operation count, or when interrupted; in-flight operations are then recorded as ``info``, the
+stores are closed (and any fault healed), and the history, read back from disk, is checked.
+
+The worker loop is the hot path of every chaos run and is kept short: the framework must
+never be what limits a run's throughput (``bench/runner.py`` measures it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from adapters import AdapterError, ConnectError, DefiniteError, Store, create
+
+from . import history as history_mod
+from .calls import Interceptor, StoreHandle, current_actor
+from .checker import CheckResult, check
+from .clock import ScaledClock
+from .experiment import Experiment, LoadedExperiment
+from .rundir import RunDir
+from .secrets import Secrets, redact_urls
+from .stats import Stats
+from .system import Env, OperationFailed, Server, bind_roles, resolve
+from .workload import streams
+
+CONNECT_TIMEOUT = 10.0
+"""Seconds a store may take to open when its settings give no ``connect_timeout``."""
+END_GRACE = 1.0
+"""Wall seconds in-flight operations get to finish once a run's duration is over."""
+
+
+class InfrastructureError(RuntimeError):
+    """A store could not be reached or prepared: exit code 4, one line, no traceback."""
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced, as data."""
+
+    experiment: Experiment
+    seed: int
+    run_dir: Path
+    stats: Stats
+    checks: list[CheckResult]
+    verdict: str
+    interrupted: bool
+    exit_code: int
+    wall_seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "experiment": self.experiment.name,
+            "seed": self.seed,
+            "run_dir": str(self.run_dir),
+            "expect": self.experiment.expect,
+            "verdict": self.verdict,
+            "matched_expectation": self.exit_code == 0,
+            "interrupted": self.interrupted,
+            "exit_code": self.exit_code,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "operations": self.stats.to_dict(),
+            "checks": [c.to_dict() for c in self.checks],
+            **self.extra,
+        }
+
+
+def combine_verdicts(results: list[CheckResult]) -> str:
+    """Invalid if any check is invalid; unknown if any gave up; valid otherwise."""
+    verdicts = {r.verdict for r in results}
+    if "invalid" in verdicts:
+        return "invalid"
+    if "unknown" in verdicts:
+        return "unknown"
+    return "valid"
+
+
+def exit_code_for(verdict: str, expect: str, interrupted: bool) -> int:
+    """DESIGN.md's exit codes: 0 matched, 1 did not, 2 unknown, 130 interrupted."""
+    if interrupted:
+        return 130
+    if verdict == "unknown":
+        return 2
+    return 0 if verdict == expect else 1
+
+
+class Runner:
+    """Runs one experiment once. ``interceptor`` stands around every adapter call (faults,
+    the controlled scheduler); ``on_progress`` is called about ten times a second."""
+
+    def __init__(
+        self,
+        loaded: LoadedExperiment,
+        out: Path | None = None,
+        *,
+        seed: int | None = None,
+        interceptor: Interceptor | None = None,
+        on_progress: Callable[[Stats], None] | None = None,
+    ) -> None:
+        self.loaded = loaded
+        self.experiment = loaded.experiment
+        self.secrets: Secrets = loaded.secrets
+        chosen = seed if seed is not None else self.experiment.seed
+        self.seed = chosen if chosen is not None else random.SystemRandom().randrange(2**31)
+        self.out = out
+        self.interceptor = interceptor
+        self.on_progress = on_progress
+        self.stats = Stats(planned_ops=self.experiment.operations, planned_seconds=self.experiment.duration)
+        self.interrupted = False
+        self.rundir: RunDir | None = None
+        self._tickets = self.experiment.operations
+        self._stopping = False
+        self._workers: list[asyncio.Task[None]] = []
+
+    # ---------------------------------------------------------------- public entry point
+
+    async def run(self) -> RunResult:
+        experiment = self.experiment
+        self.rundir = RunDir.create(self.out, experiment.name)
+        self.rundir.write_experiment(self.loaded.raw_text, self.seed)
+        wall_start = time.monotonic()
+        stores: dict[str, Store] = {}
+        servers: list[Server] = []
+        writer = history_mod.HistoryWriter(self.rundir.history)
+        self._install_signal_handlers()
+        try:
+            stores = await self._open_stores()
+            system = resolve(experiment.system.name)
+            servers = self._servers(system, stores, writer.start_ns)
+            await servers[0].setup()
+            await self._drive(servers, system, writer)
+        finally:
+            self._remove_signal_handlers()
+            for server in servers:
+                with contextlib.suppress(Exception):
+                    await server.close()
+            await self._close_stores(stores)
+            writer.close()
+        self.stats.finish()
+        checks = self._check()
+        verdict = combine_verdicts(checks)
+        code = exit_code_for(verdict, experiment.expect, self.interrupted)
+        result = RunResult(
+            experiment=experiment,
+            seed=self.seed,
+            run_dir=self.rundir.path,
+            stats=self.stats,
+            checks=checks,
+            verdict=verdict,
+            interrupted=self.interrupted,
+            exit_code=code,
+            wall_seconds=time.monotonic() - wall_start,
+        )
+        self.rundir.write_results(result.to_dict(), self.secrets)
+        return result
+
+    def interrupt(self) -> None:
+        """Stop now (Ctrl-C, SIGTERM): in-flight operations are recorded as ``info``."""
+        self.interrupted = True
+        self._stopping = True
+        for task in self._workers:
+            task.cancel()
+
+    # ---------------------------------------------------------------- wiring
+
+    def _namespace(self) -> str:
+        assert self.rundir is not None
+        return f"{self.experiment.name}-{self.rundir.path.name}"
+
+    async def _open_stores(self) -> dict[str, Store]:
+        opened: dict[str, Store] = {}
+        try:
+            for name, spec in self.experiment.stores.items():
+                try:
+                    store = create(spec.adapter, spec.settings, self._namespace())
+                except AdapterError as exc:
+                    raise InfrastructureError(f"store {name!r}: {self._clean(str(exc))}") from None
+                timeout = float(spec.settings.get("connect_timeout", CONNECT_TIMEOUT))
+                try:
+                    async with asyncio.timeout(timeout):
+                        await store.open()
+                except TimeoutError:
+                    raise InfrastructureError(
+                        f"store {name!r} ({spec.adapter}): no connection within {timeout:g}s"
+                    ) from None
+                except AdapterError as exc:
+                    raise InfrastructureError(f"store {name!r}: {self._clean(str(exc))}") from None
+                opened[name] = store
+        except BaseException:
+            await self._close_stores(opened)
+            raise
+        return opened
+
+    async def _close_stores(self, stores: dict[str, Store]) -> None:
+        for store in stores.values():
+            with contextlib.suppress(Exception):
+                await store.close()
+
+    def _servers(self, system: type, stores: dict[str, Store], start_ns: int) -> list[Server]:
+        spec = self.experiment.system
+        roles = bind_roles(system, spec.stores, list(stores))
+        count = spec.servers or self.experiment.concurrency
+        shared = count < self.experiment.concurrency
+        clock = ScaledClock(self.experiment.time_scale, start_ns)
+        servers = []
+        for index in range(count):
+            by_role: dict[str, Any] = {}
+            for role, store_name in roles.items():
+                store = stores[store_name]
+                by_role[role] = store if self.interceptor is None else StoreHandle(store_name, store, self.interceptor)
+            env = Env(stores=by_role, clock=clock, options=dict(spec.options), server=index, servers=count)
+            servers.append(Server(system(env), index, shared))
+        return servers
+
+    # ---------------------------------------------------------------- the run itself
+
+    async def _drive(self, servers: list[Server], system: type, writer: history_mod.HistoryWriter) -> None:
+        experiment = self.experiment
+        workers = experiment.concurrency
+        worker_streams = streams(experiment.workload, self.seed, workers, system)
+        self.stats.start()
+        self._workers = [
+            asyncio.create_task(self._worker(w, servers[w % len(servers)], worker_streams[w], writer))
+            for w in range(workers)
+        ]
+        ticker = asyncio.create_task(self._tick(writer))
+        try:
+            done, pending = await asyncio.wait(self._workers, timeout=experiment.duration)
+            if pending:
+                self._stopping = True
+                _, pending = await asyncio.wait(pending, timeout=END_GRACE)
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+            for task in self._workers:
+                if not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        except asyncio.CancelledError:
+            self.interrupt()
+            await asyncio.gather(*self._workers, return_exceptions=True)
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+
+    async def _tick(self, writer: history_mod.HistoryWriter) -> None:
+        """Flush the history to the OS and report progress, ten times a second."""
+        while True:
+            await asyncio.sleep(0.1)
+            writer.flush()
+            if self.on_progress is not None:
+                self.on_progress(self.stats)
+
+    async def _worker(self, index: int, server: Server, stream: Any, writer: history_mod.HistoryWriter) -> None:
+        """Issue operations until the run ends. After an ``info`` the worker continues under a
+        new process id, because the old process may still have an operation in flight."""
+        current_actor.set(f"server-{server.index}")
+        workers = self.experiment.concurrency
+        timeout = self.experiment.workload.operation_timeout
+        rate = self.experiment.workload.rate
+        interval = workers / rate if rate else 0.0
+        append = writer.append
+        clock = time.monotonic_ns
+        start = writer.start_ns
+        record = self.stats.record
+        call = server.call
+        clean = self._clean
+        process = index
+        next_at = time.monotonic()
+        while not self._stopping:
+            if self._tickets is not None:
+                if self._tickets <= 0:
+                    return
+                self._tickets -= 1
+            if interval:
+                next_at += interval
+                delay = next_at - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            f, key, value = stream.next()
+            began = clock() - start
+            append({"process": process, "type": "invoke", "f": f, "key": key, "value": value, "time": began})
+            error: str | None = None
+            try:
+                if timeout is None:
+                    output = await call(f, key, value)
+                else:
+                    async with asyncio.timeout(timeout):
+                        output = await call(f, key, value)
+                kind = "ok"
+            except (OperationFailed, DefiniteError) as exc:
+                kind, output, error = "fail", value, clean(str(exc) or type(exc).__name__)
+            except TimeoutError:
+                kind, output, error = "info", value, f"timeout after {timeout:g}s"
+            except asyncio.CancelledError:
+                ended = clock() - start
+                append({"process": process, "type": "info", "f": f, "key": key, "value": value, "time": ended,
+                        "error": "interrupted" if self.interrupted else "run ended"})
+                record(f, "info", ended - began)
+                raise
+            except Exception as exc:  # the system's own bug or an indefinite store error
+                kind, output, error = "info", value, clean(f"{type(exc).__name__}: {exc}")
+            ended = clock() - start
+            event = {"process": process, "type": kind, "f": f, "key": key, "value": output, "time": ended}
+            if error is not None:
+                event["error"] = error
+            append(event)
+            record(f, kind, ended - began)
+            if kind == "info":
+                process += workers
+
+    # ---------------------------------------------------------------- checking
+
+    def _check(self) -> list[CheckResult]:
+        assert self.rundir is not None
+        operations = history_mod.load_operations(self.rundir.history)
+        return [
+            check(operations, spec.model, time_limit=spec.time_limit, memory_limit=spec.memory_limit)
+            for spec in self.experiment.checks
+        ]
+
+    def _clean(self, text: str) -> str:
+        return self.secrets.redact(redact_urls(text))
+
+    # ---------------------------------------------------------------- signals
+
+    def _install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.interrupt)
+
+    def _remove_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
+
+
+async def run_experiment(loaded: LoadedExperiment, out: Path | None = None, **kwargs: Any) -> RunResult:
+    """Run ``loaded`` once and return its result (the Python entry point behind ``chaos run``)."""
+    return await Runner(loaded, out, **kwargs).run()
+
+
+__all__ = ["ConnectError", "InfrastructureError", "RunResult", "Runner", "run_experiment"]

@@ -1,0 +1,88 @@
+"""Run statistics: operations by name and outcome, latency percentiles, throughput.
+
+Recorded on the hot path (one dict lookup and two appends per operation), summarised once at
+the end. The progress display reads the live counters.
+"""
+
+from __future__ import annotations
+
+import time
+from array import array
+from collections import Counter
+from typing import Any
+
+
+def percentile(sorted_values: list[int] | array, q: float) -> int:
+    """Nearest-rank percentile of an ascending sequence (0 for an empty one)."""
+    if not sorted_values:
+        return 0
+    rank = max(0, min(len(sorted_values) - 1, round(q / 100 * len(sorted_values) + 0.5) - 1))
+    return sorted_values[rank]
+
+
+class Stats:
+    """Live counters of one run."""
+
+    def __init__(self, planned_ops: int | None = None, planned_seconds: float | None = None) -> None:
+        self.planned_ops = planned_ops
+        self.planned_seconds = planned_seconds
+        self.outcomes: Counter[tuple[str, str]] = Counter()
+        self.latencies: dict[str, array] = {}
+        self.completed = 0
+        self.failures = 0
+        self.unknown = 0
+        self.faults = 0
+        self.started: float | None = None
+        self.finished: float | None = None
+
+    def start(self) -> None:
+        self.started = time.monotonic()
+
+    def finish(self) -> None:
+        self.finished = time.monotonic()
+
+    @property
+    def elapsed(self) -> float:
+        if self.started is None:
+            return 0.0
+        return (self.finished or time.monotonic()) - self.started
+
+    def record(self, f: str, outcome: str, latency_ns: int) -> None:
+        self.outcomes[(f, outcome)] += 1
+        self.completed += 1
+        if outcome == "fail":
+            self.failures += 1
+        elif outcome == "info":
+            self.unknown += 1
+        bucket = self.latencies.get(f)
+        if bucket is None:
+            bucket = self.latencies[f] = array("q")
+        bucket.append(latency_ns)
+
+    def throughput(self) -> float:
+        elapsed = self.elapsed
+        return self.completed / elapsed if elapsed > 0 else 0.0
+
+    def latency_summary(self) -> dict[str, dict[str, float]]:
+        """Per operation: p50 / p95 / p99 / max in milliseconds."""
+        out: dict[str, dict[str, float]] = {}
+        for f, values in sorted(self.latencies.items()):
+            ordered = sorted(values)
+            out[f] = {
+                name: round(percentile(ordered, q) / 1e6, 3)
+                for name, q in (("p50", 50), ("p95", 95), ("p99", 99), ("max", 100))
+            }
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        by_f: dict[str, dict[str, int]] = {}
+        for (f, outcome), n in sorted(self.outcomes.items()):
+            by_f.setdefault(f, {"ok": 0, "fail": 0, "info": 0})[outcome] = n
+        return {
+            "total": self.completed,
+            "by_operation": by_f,
+            "faults_injected": self.faults,
+            "elapsed_seconds": round(self.elapsed, 3),
+            "throughput_per_second": round(self.throughput(), 1),
+            "latency_ms": self.latency_summary(),
+        }

@@ -1,0 +1,59 @@
+"""The terminal summary printed at the end of a run or a check."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from .checker import CheckResult
+    from .runner import RunResult
+
+VERDICT_STYLE = {"valid": "bold green", "invalid": "bold red", "unknown": "bold yellow"}
+
+
+def print_checks(console: Console, checks: list[CheckResult]) -> None:
+    for result in checks:
+        style = VERDICT_STYLE.get(result.verdict, "bold")
+        console.print(
+            f"[bold]{result.model}[/]: [{style}]{result.verdict}[/] "
+            f"({result.operations} operations, {result.partitions} partitions, {result.elapsed:.3f}s)",
+            highlight=False,
+        )
+        if result.verdict != "valid":
+            console.print(result.describe(), markup=False, highlight=False)
+
+
+def print_run(console: Console, result: RunResult) -> None:
+    """Operations by name and outcome, throughput, latency percentiles, verdict, artifacts."""
+    stats = result.stats
+    latency = stats.latency_summary()
+    table = Table(title=f"{result.experiment.name} (seed {result.seed})", title_justify="left")
+    for column in ("operation", "ok", "fail", "info", "p50 ms", "p95 ms", "p99 ms", "max ms"):
+        table.add_column(column, justify="left" if column == "operation" else "right")
+    by_f = stats.to_dict()["by_operation"]
+    for f, outcomes in by_f.items():
+        lat = latency.get(f, {})
+        table.add_row(
+            f,
+            str(outcomes["ok"]),
+            str(outcomes["fail"]),
+            str(outcomes["info"]),
+            *(f"{lat.get(k, 0):.3f}" for k in ("p50", "p95", "p99", "max")),
+        )
+    console.print(table)
+    console.print(
+        f"{stats.completed} operations in {stats.elapsed:.2f}s ({stats.throughput():,.0f} ops/s), "
+        f"{stats.faults} faults injected",
+        highlight=False,
+    )
+    print_checks(console, result.checks)
+    expect = result.experiment.expect
+    style = VERDICT_STYLE.get(result.verdict, "bold")
+    outcome = "as expected" if result.exit_code == 0 else "NOT as expected"
+    if result.interrupted:
+        outcome = "interrupted"
+    console.print(f"verdict: [{style}]{result.verdict}[/] (expected {expect}: {outcome})", highlight=False)
+    console.print(f"artifacts: {result.run_dir}", highlight=False)

@@ -1,0 +1,157 @@
+"""Systems under test: the code whose operations a run records and checks.
+
+A system is a class. The runner creates ``servers`` instances of it, each with its own
+:class:`Env`, and sends each client operation to one server as a method call named after the
+operation::
+
+    class Counter:
+        roles = ("db",)                      # the stores it needs, by role
+
+        def __init__(self, env: Env) -> None:
+            self.db = env.stores["db"]
+
+        async def read(self, key, value):
+            raw = await self.db.get(key)
+            return None if raw is None else int(raw)
+
+        async def write(self, key, value):
+            await self.db.put(key, str(value).encode())
+
+What a method returns is recorded as the operation's ``ok`` value. Raising
+:class:`OperationFailed` (or an adapter's :class:`~adapters.DefiniteError`) records ``fail``:
+the operation definitely did not take effect. Any other exception, a timeout or a crash
+records ``info``: it may have. A system whose operation takes several store steps must raise
+something indefinite once a step has taken effect, unless it can prove the whole operation
+did not.
+
+Optional hooks: ``request(f, key, n)`` turns the workload's unique number ``n`` into the
+operation's value (the default: ``n`` for writes, ``[expected, n]`` for cas), ``setup()`` runs
+once on the first server before any operation, and ``close()`` on every server at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters import Store
+
+from .clock import Clock
+
+
+class OperationFailed(Exception):
+    """Raised by a system: the operation definitely did not take effect (e.g. a cas whose
+    expected value did not match)."""
+
+
+class SystemLoadError(ValueError):
+    """The system named in an experiment cannot be loaded or bound to its stores."""
+
+
+@dataclass
+class Env:
+    """What one server of a system is given: its stores by role, the clock, its options."""
+
+    stores: dict[str, Store]
+    clock: Clock
+    options: dict[str, Any] = field(default_factory=dict)
+    server: int = 0
+    servers: int = 1
+
+
+BUILTINS: dict[str, str] = {
+    "register": "chaos.systems.register:Register",
+    "kv": "chaos.systems.register:Register",
+}
+"""Built-in system name -> ``module:attr``. ``register`` and ``kv`` are the same code; the
+names say whether the workload uses one key or many."""
+
+
+def resolve(name: str) -> type:
+    """The system class for a built-in name or a user's ``module:attr``."""
+    target = BUILTINS.get(name, name)
+    if ":" not in target:
+        known = ", ".join(sorted(BUILTINS))
+        raise SystemLoadError(f"unknown system {name!r}: use a built-in ({known}) or module:attr")
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SystemLoadError(f"system {name!r}: cannot import module {module_name!r}: {exc}") from None
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise SystemLoadError(f"system {name!r}: module {module_name!r} has no attribute {attr!r}") from None
+
+
+def bind_roles(system: type, mapping: dict[str, str], store_names: list[str]) -> dict[str, str]:
+    """Role -> store name for ``system``: explicit ``mapping`` first, then the lone store."""
+    roles: tuple[str, ...] = tuple(getattr(system, "roles", ()))
+    bound = dict(mapping)
+    missing = [r for r in roles if r not in bound]
+    if missing and len(store_names) == 1 and len(missing) == 1:
+        bound[missing[0]] = store_names[0]
+        missing = []
+    if missing:
+        raise SystemLoadError(
+            f"system needs store role(s) {', '.join(missing)}: map them under system.stores "
+            f"(stores declared: {', '.join(store_names)})"
+        )
+    return bound
+
+
+class Server:
+    """One instance of the system, taking one request at a time (as a server of the seed's
+    model does) when several clients share it."""
+
+    __slots__ = ("_instance", "_lock", "_methods", "index")
+
+    def __init__(self, instance: Any, index: int, shared: bool) -> None:
+        self._instance = instance
+        self.index = index
+        self._lock = asyncio.Lock() if shared else None
+        self._methods: dict[str, Callable[[Any, Any], Awaitable[Any]]] = {}
+
+    def method(self, f: str) -> Callable[[Any, Any], Awaitable[Any]]:
+        found = self._methods.get(f)
+        if found is None:
+            found = getattr(self._instance, f, None)
+            if found is None or f.startswith("_"):
+                raise SystemLoadError(f"{type(self._instance).__name__} has no operation {f!r}")
+            self._methods[f] = found
+        return found
+
+    def call(self, f: str, key: Any, value: Any) -> Awaitable[Any]:
+        """Run operation ``f`` on this server (after the requests ahead of it, if shared)."""
+        method = self._methods.get(f) or self.method(f)
+        if self._lock is None:
+            return method(key, value)
+        return self._serialised(method, key, value)
+
+    async def _serialised(self, method: Callable[[Any, Any], Awaitable[Any]], key: Any, value: Any) -> Any:
+        assert self._lock is not None
+        async with self._lock:
+            return await method(key, value)
+
+    async def setup(self) -> None:
+        hook = getattr(self._instance, "setup", None)
+        if hook is not None:
+            await hook()
+
+    async def close(self) -> None:
+        hook = getattr(self._instance, "close", None)
+        if hook is not None:
+            await hook()
+
+
+def default_request(f: str, key: Any, n: int, expected: Any) -> Any:
+    """The value of a generated operation: nothing for reads, ``n`` for writes and other
+    updates, ``[expected, n]`` for cas."""
+    if f == "read":
+        return None
+    if f == "cas":
+        return [expected, n]
+    return n

@@ -1,0 +1,1 @@
+"""Built-in systems under test. See :mod:`chaos.system` for the interface."""
