@@ -26,7 +26,7 @@ from typing import Any
 from chaos.checker.result import CheckResult, Counterexample
 from chaos.checker.search import Outcome, search
 from chaos.history import Operation
-from chaos.models import Model, get_model
+from chaos.models import Model, describe_value, get_model
 
 COUNTEREXAMPLE_STEPS = 20_000
 """Search effort spent finding a prefix for a partition refuted without a search."""
@@ -136,7 +136,7 @@ def _partition(operations: list[Operation], model: Model) -> dict[Hashable, list
 
 
 def _key_text(key: Any) -> str:
-    return "nil" if key is None else repr(key) if not isinstance(key, str) else key
+    return describe_value(key)
 
 
 def _counterexample(key: Any, outcome: Outcome, model: Model, partitioned: bool) -> Counterexample:
