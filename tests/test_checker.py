@@ -6,11 +6,15 @@ import json
 from typing import Any
 
 import pytest
-from test_checker_reference import SPECS, replay_result
 
 from chaos.checker import CheckResult, check
 from chaos.history import Operation
 from chaos.models import Model, get_model
+
+try:  # tests/ is a package in this repo; also run as loose modules
+    from tests.test_checker_reference import SPECS, replay_result
+except ImportError:  # pragma: no cover
+    from test_checker_reference import SPECS, replay_result  # type: ignore[no-redef]
 
 _ids = iter(range(10**9))
 

@@ -15,10 +15,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_checker_reference import SPECS, linearizable, replay, replay_result
 
 from chaos.checker import check
 from chaos.history import Operation
+
+try:  # tests/ is a package in this repo; also run as loose modules
+    from tests.test_checker_reference import SPECS, linearizable, replay, replay_result
+except ImportError:  # pragma: no cover
+    from test_checker_reference import SPECS, linearizable, replay, replay_result  # type: ignore[no-redef]
 
 KEYED = {"register", "cas-register", "kv", "set", "queue", "mutex", "profile"}
 EXAMPLES = 450

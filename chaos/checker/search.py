@@ -19,6 +19,9 @@ Wing & Gong's depth-first search with Lowe's memo, as in Porcupine, reshaped for
   legal) is linearized as soon as it is pending and legal, with no branching: any
   linearization from here that places it later can place it here instead, since the states
   between are unchanged and moving it earlier breaks no real-time constraint.
+- Dead branches (``Model.pins``): when an op leaves a state that some pending ok op needs
+  (a read of 3 while the register holds 3) and no remaining op can make that state again,
+  the pending op can never be placed, so the branch is cut before it is explored.
 - Memo: a configuration ``(lin, state)`` already explored failed (else the search would have
   stopped), so it is never explored twice. This bounds the work by the number of distinct
   configurations, not orderings.
@@ -43,7 +46,7 @@ from operator import attrgetter
 from typing import Any
 
 from chaos.history import Operation
-from chaos.models.base import Model
+from chaos.models.base import FREE, Model
 
 _CALL = attrgetter("call")
 CHECK_EVERY = 2048
@@ -122,6 +125,24 @@ def search(
             if successors is not None:
                 nondet.add(i)
 
+    # Dead-branch detection (Model.pins): needers[s] = ok ops legal only in state s,
+    # makers[s] = ops that lead to s, wild = ops that might lead anywhere.
+    needers: dict[Any, int] = {}
+    makers: dict[Any, int] = {}
+    wild = 0
+    pins = model.pins
+    if pins is not None:
+        for i in range(n):
+            op = ops[i]
+            nd, mk = pins(op)
+            b = 1 << i
+            if nd is not FREE and op.status == "ok":
+                needers[nd] = needers.get(nd, 0) | b
+            if mk is not FREE:
+                makers[mk] = makers.get(mk, 0) | b
+            elif not ro_mask & b and not (read_only is not None and read_only(op)):
+                wild |= b
+
     branch_ok = ok_mask & ~ro_mask
     seen: set[tuple[int, Any]] = set()
     path: list[int] = []
@@ -132,7 +153,7 @@ def search(
     best_depth = -1
     best_path: list[int] = []
     best_state: Any = state
-    best_r = 0
+    best_failed = 0
     steps = 0
     entry_bytes = 150 + n // 7
     perf = time.perf_counter
@@ -164,7 +185,7 @@ def search(
             best_depth = depth
             best_path = path.copy()
             best_state = state
-            best_r = r
+            best_failed = okpos[r]
 
         # Children: the must op first, then the other ok ops, then info ops (one per effect).
         must = okpos[r]
@@ -218,7 +239,20 @@ def search(
                     legal, s2 = step(fstate, ops[i])
                     if not legal:
                         continue
-                key = (flin | (1 << i), s2)
+                nl = flin | (1 << i)
+                if needers and s2 != fstate:
+                    # Leaving fstate: dead if a pending ok op needs it and nothing can remake it.
+                    nd = needers.get(fstate)
+                    if nd is not None and nd & ~nl and not ((makers.get(fstate, 0) | wild) & ~nl):
+                        d = (frame[1] | rbit[i]).bit_count()
+                        if d > best_depth:  # evidence: the stranded op, in the state left behind
+                            best_depth = d
+                            best_path = [*path[:frame[5]], i]
+                            best_state = s2
+                            stranded = nd & ~nl
+                            best_failed = (stranded & -stranded).bit_length() - 1
+                        continue
+                key = (nl, s2)
                 if key in seen:
                     continue
                 seen.add(key)
@@ -228,7 +262,7 @@ def search(
             if steps % CHECK_EVERY == 0:
                 if deadline is not None and perf() > deadline:
                     return _gave_up(ops, "time", f"time limit reached after {len(seen)} configurations",
-                                    seen, best_path, best_state, best_r, okpos)
+                                    seen, best_path, best_state, best_failed)
                 if memory_limit is not None:
                     est = len(seen) * (entry_bytes + sys.getsizeof(fstate)) + 8 * len(path)
                     if est > memory_limit:
@@ -236,10 +270,10 @@ def search(
                             ops, "memory",
                             f"memory limit of {_mb(memory_limit)} reached: memo of {len(seen)} "
                             f"configurations, about {_mb(est)}",
-                            seen, best_path, best_state, best_r, okpos)
+                            seen, best_path, best_state, best_failed)
                 if max_steps is not None and steps >= max_steps:
                     return _gave_up(ops, "steps", f"stopped after {steps} steps",
-                                    seen, best_path, best_state, best_r, okpos)
+                                    seen, best_path, best_state, best_failed)
             if found:
                 frame[4] = k
                 del path[frame[5]:]
@@ -250,7 +284,7 @@ def search(
                 break
             stack.pop()
         else:
-            failed = ops[okpos[best_r]]
+            failed = ops[best_failed]
             return Outcome(
                 "invalid",
                 reason="no linearization",
@@ -273,14 +307,13 @@ def _gave_up(
     seen: set[Any],
     best_path: list[int],
     best_state: Any,
-    best_r: int,
-    okpos: list[int],
+    best_failed: int,
 ) -> Outcome:
     return Outcome(
         "unknown",
         reason=reason,
         prefix=[ops[i] for i in best_path],
-        failed=[ops[okpos[best_r]]] if okpos else [],
+        failed=[ops[best_failed]] if ops else [],
         states=[best_state],
         ops=ops,
         explored=len(seen),

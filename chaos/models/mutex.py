@@ -1,5 +1,6 @@
 """``mutex``: a lock per key (Knossos' mutex). ``acquire`` is legal when free, ``release``
-when held. The state is a bool, held or not; no hook is needed beyond the defaults."""
+when held. The state is a bool, held or not. ``pins``: acquire needs free and makes held,
+release the reverse, so a branch that strands a pending acquire or release dies early."""
 
 from __future__ import annotations
 
@@ -33,5 +34,6 @@ mutex = Model(
     describe_state=lambda held: "held" if held else "free",
     prepare=_prepare,
     effect=lambda op: op.f,
+    pins=lambda op: (False, True) if op.f == "acquire" else (True, False),
     doc="lock per key: acquire and release",
 )

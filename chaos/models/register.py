@@ -18,6 +18,9 @@ Why the hooks are sound (they are also fuzzed against a brute-force reference):
   the state such a write leaves, the only legal operations are writes and cas whose
   expectation is met, and each of them is just as legal, with the same next state, without it.
   The rule is iterated, since a kept info cas observes its expected value.
+- ``pins``: a read of v is legal only in state v; a write of v always leads to v; a cas
+  [e, n] needs e and makes n. So once the register leaves a value that a pending ok read
+  needs and no remaining write can produce again, the branch is dead.
 - ``impossible``: an ok read (or cas) of a value that no write or cas could have produced,
   and that is not the initial None, is legal in no reachable state.
 """
@@ -28,7 +31,7 @@ from collections.abc import Hashable
 from typing import Any
 
 from chaos.history import Operation
-from chaos.models.base import Model, by_key, describe_value, freeze, unsupported
+from chaos.models.base import FREE, Model, by_key, describe_value, freeze, unsupported
 
 
 def norm(value: Any) -> Hashable:
@@ -69,6 +72,15 @@ def _read_only(op: Operation) -> bool:
 
 def _effect(op: Operation) -> Hashable:
     return (op.f, norm(op.value))
+
+
+def _pins(op: Operation) -> tuple[Any, Any]:
+    f = op.f
+    if f == "read":
+        return (norm(op.output), FREE) if op.status == "ok" else (FREE, FREE)
+    if f == "write":
+        return FREE, norm(op.value)
+    return norm(op.value[0]), norm(op.value[1])
 
 
 def _new_value(op: Operation) -> Hashable:
@@ -155,6 +167,7 @@ register = Model(
     read_only=_read_only,
     effect=_effect,
     impossible=_impossible,
+    pins=_pins,
     doc="read/write register per key (initially nil)",
 )
 
@@ -168,6 +181,7 @@ cas_register = Model(
     read_only=_read_only,
     effect=_effect,
     impossible=_impossible,
+    pins=_pins,
     doc="read/write/compare-and-set register per key (initially nil)",
 )
 
@@ -181,5 +195,6 @@ kv = Model(
     read_only=_read_only,
     effect=_effect,
     impossible=_impossible,
+    pins=_pins,
     doc="key-value map: one cas-register per key, checked key by key",
 )
