@@ -92,6 +92,9 @@ def check_command(history: Path, model: str, fmt: str, time_limit: float | None)
         _, operations = load_history(history, fmt)
     except (OSError, HistoryError) as exc:
         _fail(f"error: {exc}", BAD_INPUT)
-    result = check(operations, chosen, time_limit=time_limit)
+    try:
+        result = check(operations, chosen, time_limit=time_limit)
+    except ValueError as exc:
+        _fail(f"error: {exc}", BAD_INPUT)
     print_checks(console, [result])
     sys.exit({"valid": 0, "invalid": 1}.get(result.verdict, 2))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from array import array
-from collections import Counter
 from typing import Any
 
 
@@ -26,7 +25,8 @@ class Stats:
     def __init__(self, planned_ops: int | None = None, planned_seconds: float | None = None) -> None:
         self.planned_ops = planned_ops
         self.planned_seconds = planned_seconds
-        self.outcomes: Counter[tuple[str, str]] = Counter()
+        self.outcomes: dict[str, dict[str, int]] = {}
+        """Operation name -> outcome (ok / fail / info) -> count."""
         self.latencies: dict[str, array] = {}
         self.completed = 0
         self.failures = 0
@@ -48,16 +48,18 @@ class Stats:
         return (self.finished or time.monotonic()) - self.started
 
     def record(self, f: str, outcome: str, latency_ns: int) -> None:
-        self.outcomes[(f, outcome)] += 1
-        self.completed += 1
-        if outcome == "fail":
-            self.failures += 1
-        elif outcome == "info":
-            self.unknown += 1
         bucket = self.latencies.get(f)
         if bucket is None:
             bucket = self.latencies[f] = array("q")
+            self.outcomes[f] = {"ok": 0, "fail": 0, "info": 0}
         bucket.append(latency_ns)
+        self.outcomes[f][outcome] += 1
+        self.completed += 1
+        if outcome != "ok":
+            if outcome == "fail":
+                self.failures += 1
+            else:
+                self.unknown += 1
 
     def throughput(self) -> float:
         elapsed = self.elapsed
@@ -75,12 +77,9 @@ class Stats:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        by_f: dict[str, dict[str, int]] = {}
-        for (f, outcome), n in sorted(self.outcomes.items()):
-            by_f.setdefault(f, {"ok": 0, "fail": 0, "info": 0})[outcome] = n
         return {
             "total": self.completed,
-            "by_operation": by_f,
+            "by_operation": {f: dict(counts) for f, counts in sorted(self.outcomes.items())},
             "faults_injected": self.faults,
             "elapsed_seconds": round(self.elapsed, 3),
             "throughput_per_second": round(self.throughput(), 1),

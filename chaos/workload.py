@@ -39,16 +39,21 @@ class Stream:
         """Key -> the last value this worker wrote there: what its next cas expects."""
 
     def next(self) -> tuple[str, Any, Any]:
-        rng = self._rng
-        f = self._choices[bisect(self._cum, rng.random() * self._total)] if self._total_many else self._choices[0]
-        key = self._keys[0] if len(self._keys) == 1 else self._keys[rng.randrange(len(self._keys))]
+        random_ = self._rng.random
+        f = self._choices[bisect(self._cum, random_() * self._total)] if self._total_many else self._choices[0]
+        keys = self._keys
+        key = keys[int(random_() * len(keys))] if len(keys) > 1 else keys[0]
         if f == "read":
             return f, key, None
         n = self._n
-        self._n += self._step
-        value = self._request(f, key, n, self._expected.get(key))
-        if f in ("write", "cas"):
+        self._n = n + self._step
+        if f == "write":
+            value: Any = n if self._request is default_request else self._request(f, key, n, None)
             self._expected[key] = n
+        else:
+            value = self._request(f, key, n, self._expected.get(key))
+            if f == "cas":
+                self._expected[key] = n
         return f, key, value
 
 

@@ -1,0 +1,61 @@
+"""Systems under test that are deliberately broken, for tests that must find their bugs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaos.system import Env
+from chaos.systems.register import Register, decode
+
+
+class StaleRegister(Register):
+    """A register behind a read cache that is never invalidated: reads may return a value
+    that a later acknowledged write has replaced (a stale read)."""
+
+    _cache: dict[str, Any] = {}
+
+    def __init__(self, env: Env) -> None:
+        super().__init__(env)
+        self._cache = {}
+
+    async def read(self, key: str, value: Any) -> Any:
+        if key in self._cache:
+            return self._cache[key]
+        found = decode(await self.store.get(key))
+        self._cache[key] = found
+        return found
+
+
+class LostWriteRegister(Register):
+    """Acknowledges every third write without storing it."""
+
+    def __init__(self, env: Env) -> None:
+        super().__init__(env)
+        self._writes = 0
+
+    async def write(self, key: str, value: Any) -> Any:
+        self._writes += 1
+        if self._writes % 3:
+            await self.store.put(key, b"%d" % value)
+        return value
+
+
+class SlowRegister(Register):
+    """Writes hang for a long time (the runner's operation timeout must cut them)."""
+
+    async def write(self, key: str, value: Any) -> Any:
+        import asyncio
+
+        await asyncio.sleep(3600)
+        return value
+
+
+class LeakyRegister(Register):
+    """Fails every write with an error message that quotes its secret token."""
+
+    def __init__(self, env: Env) -> None:
+        super().__init__(env)
+        self.token = env.options["token"]
+
+    async def write(self, key: str, value: Any) -> Any:
+        raise RuntimeError(f"auth failed with token {self.token}")
