@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from .faults.spec import FaultSpec
+from .faults.spec import NETWORK_ADDRESS_KEYS, FaultSpec, clean_fault_loc, refine_fault_error
 from .secrets import Secrets
 
 # --------------------------------------------------------------------------------------------
@@ -156,6 +156,9 @@ class Experiment(Strict):
     """Number of async workers (clients), each with at most one operation outstanding."""
     time_scale: float = Field(1.0, gt=0)
     """System seconds per wall second for the framework's clock (3600 = an hour a second)."""
+    clock: Literal["scaled", "virtual"] = "scaled"
+    """``virtual``: system time stands still while anything can run and jumps to the next
+    wake-up when every task waits (in-memory stores only; see :class:`chaos.clock.VirtualClock`)."""
     stores: dict[str, StoreSpec]
     system: SystemSpec
     workload: WorkloadSpec = Field(default_factory=WorkloadSpec)
@@ -181,6 +184,17 @@ class Experiment(Strict):
             target = getattr(fault, "store", None)
             if target is not None and target not in self.stores:
                 raise ValueError(f"faults.{i}.store: no store named {target!r} in stores")
+            if fault.kind == "network":
+                spec = self.stores[fault.store]
+                if not any(isinstance(spec.settings.get(k), str) for k in NETWORK_ADDRESS_KEYS):
+                    raise ValueError(
+                        f"faults.{i}.store: store {fault.store!r} ({spec.adapter}) has no server address "
+                        f"({', '.join(NETWORK_ADDRESS_KEYS)}) to put a proxy in front of"
+                    )
+        if self.clock == "virtual":
+            real = [n for n, s in self.stores.items() if s.adapter != "memory"]
+            if real:
+                raise ValueError(f"clock: virtual time needs in-memory stores ({', '.join(real)} is not)")
         return self
 
 
@@ -270,7 +284,8 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
 
 def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     """Drop pydantic's union-branch and validator tags so paths match the YAML."""
-    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+    loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+    return clean_fault_loc(loc)
 
 
 def _nearest_line(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | None:
@@ -312,6 +327,7 @@ def loads(text: str, source: str = "<string>") -> LoadedExperiment:
                 message = "unknown key"
             elif error["type"] == "missing":
                 message = "required field is missing"
+            loc, message = refine_fault_error(loc, error, message)
             problems.append(Problem(_format_loc(loc), _nearest_line(loc, lines), message))
         raise ExperimentError(source, problems) from None
     if problems:
