@@ -15,6 +15,9 @@ Wing & Gong's depth-first search with Lowe's memo, as in Porcupine, reshaped for
   or never. They are never required, so the search ends when every ok op is linearized, and
   they are tried only after the ok candidates; among pending info ops with equal
   ``Model.effect`` only the first is tried.
+- Ops with ``Model.pins`` (a register read of 7 is legal only in state 7; a write of 7 leads
+  to 7) are run as bitset operations: ``needs_mask[state]`` is every pinned op legal in
+  ``state``, so filtering candidates and linearizing pending reads costs no model call.
 - An op for which ``Model.read_only`` holds (it changes nothing in every state where it is
   legal) is linearized as soon as it is pending and legal, with no branching: any
   linearization from here that places it later can place it here instead, since the states
@@ -46,10 +49,11 @@ from operator import attrgetter
 from typing import Any
 
 from chaos.history import Operation
-from chaos.models.base import FREE, Model
+from chaos.models.base import ANY, SAME, Model
 
 _CALL = attrgetter("call")
 CHECK_EVERY = 2048
+REFUTED_STEPS = 20_000
 
 
 @dataclass(slots=True)
@@ -82,8 +86,9 @@ def search(
 ) -> Outcome:
     """Search one partition (fail operations already removed, ``model.prepare`` applied).
 
-    ``max_steps`` bounds the number of children tried: used only to find a counterexample
-    prefix for a partition already known to be invalid; reaching it reports "unknown".
+    ``max_steps`` bounds the number of frames visited: reaching it reports "unknown". A
+    partition refuted before the search (an ok op needing a state nothing makes) is searched
+    with at most :data:`REFUTED_STEPS` steps, only to find a counterexample prefix.
     """
     ops = sorted(ops, key=_CALL)
     n = len(ops)
@@ -91,9 +96,60 @@ def search(
         return Outcome("valid", ops=ops)
     step = model.step
     successors = model.successors
-    calls = [op.call for op in ops]
+    pins = model.pins
+    read_only = model.read_only
+    effect = model.effect
+    init = model.init()
 
-    okpos = [i for i in range(n) if ops[i].status == "ok"]
+    # One pass over the ops builds every mask (on small histories this setup dominates).
+    calls = [op.call for op in ops]
+    okpos: list[int] = []
+    ok_mask = ro_mask = any_mask = unpinned = wild = ignored = 0
+    needs_mask: dict[Any, int] = {}  # pinned ops legal only in that state
+    ok_needers: dict[Any, int] = {}  # the ok ones among them
+    makers: dict[Any, int] = {}  # pinned ops leading to that state
+    nxt: list[Any] = [None] * n  # pinned ops: the state they lead to
+    effects: dict[int, Any] = {}
+    nondet: set[int] = set()
+    for i in range(n):
+        op = ops[i]
+        b = 1 << i
+        ok = op.status == "ok"
+        if ok:
+            ok_mask |= b
+            okpos.append(i)
+        p = pins(op) if pins is not None else None
+        if p is None:
+            unpinned |= b
+            if read_only is not None and read_only(op):
+                if ok:
+                    ro_mask |= b
+                else:
+                    ignored |= b
+            else:
+                wild |= b
+        else:
+            nd, mk = p
+            if mk is SAME:
+                if not ok:  # an info op that changes nothing never matters
+                    ignored |= b
+                    continue
+                ro_mask |= b
+            else:
+                makers[mk] = makers.get(mk, 0) | b
+                nxt[i] = mk
+            if nd is ANY:
+                any_mask |= b
+            else:
+                needs_mask[nd] = needs_mask.get(nd, 0) | b
+                if ok:
+                    ok_needers[nd] = ok_needers.get(nd, 0) | b
+        if not ok:
+            if effect is not None:
+                effects[i] = effect(op)
+            if successors is not None:
+                nondet.add(i)
+
     okpos.sort(key=lambda i: ops[i].ret)
     full = (1 << len(okpos)) - 1
     rbit = [0] * n
@@ -101,55 +157,26 @@ def search(
     for r, i in enumerate(okpos):
         rbit[i] = 1 << r
         himask.append((1 << bisect_right(calls, ops[i].ret)) - 1)
-    ok_mask = 0
-    for i in okpos:
-        ok_mask |= 1 << i
-    info_mask = ((1 << n) - 1) & ~ok_mask
-    ro_mask = 0
-    read_only = model.read_only
-    if read_only is not None:
-        for i in okpos:
-            if read_only(ops[i]):
-                ro_mask |= 1 << i
-    effects: dict[int, Any] = {}
-    nondet: set[int] = set()
-    if info_mask:
-        effect = model.effect
-        m = info_mask
-        while m:
-            b = m & -m
-            m ^= b
-            i = b.bit_length() - 1
-            if effect is not None:
-                effects[i] = effect(ops[i])
-            if successors is not None:
-                nondet.add(i)
+    info_mask = ((1 << n) - 1) & ~ok_mask & ~ignored
+    branch_mask = ~ro_mask & ~ignored
+    ro_unpinned = ro_mask & unpinned
+    maybe_legal = any_mask | unpinned
 
-    # Dead-branch detection (Model.pins): needers[s] = ok ops legal only in state s,
-    # makers[s] = ops that lead to s, wild = ops that might lead anywhere.
-    needers: dict[Any, int] = {}
-    makers: dict[Any, int] = {}
-    wild = 0
-    pins = model.pins
-    if pins is not None:
-        for i in range(n):
-            op = ops[i]
-            nd, mk = pins(op)
-            b = 1 << i
-            if nd is not FREE and op.status == "ok":
-                needers[nd] = needers.get(nd, 0) | b
-            if mk is not FREE:
-                makers[mk] = makers.get(mk, 0) | b
-            elif not ro_mask & b and not (read_only is not None and read_only(op)):
-                wild |= b
+    refuted: int | None = None
+    if not wild:
+        for nd, mask in ok_needers.items():
+            if nd not in makers and nd != init:
+                refuted = (mask & -mask).bit_length() - 1
+                break
+        if refuted is not None and (max_steps is None or max_steps > REFUTED_STEPS):
+            max_steps = REFUTED_STEPS
 
-    branch_ok = ok_mask & ~ro_mask
     seen: set[tuple[int, Any]] = set()
     path: list[int] = []
     stack: list[list[Any]] = []
     lin = 0
     rlin = 0
-    state = model.init()
+    state = init
     best_depth = -1
     best_path: list[int] = []
     best_state: Any = state
@@ -168,18 +195,22 @@ def search(
             ro = cand & ro_mask
             if not ro:
                 break
-            progressed = False
-            while ro:
-                b = ro & -ro
-                ro ^= b
-                i = b.bit_length() - 1
-                if step(state, ops[i])[0]:
-                    lin |= b
-                    rlin |= rbit[i]
-                    path.append(i)
-                    progressed = True
-            if not progressed:
+            legal = ro & (needs_mask.get(state, 0) | any_mask)
+            m = ro & ro_unpinned
+            while m:
+                b = m & -m
+                m ^= b
+                if step(state, ops[b.bit_length() - 1])[0]:
+                    legal |= b
+            if not legal:
                 break
+            lin |= legal
+            while legal:
+                b = legal & -legal
+                legal ^= b
+                i = b.bit_length() - 1
+                rlin |= rbit[i]
+                path.append(i)
         depth = rlin.bit_count()
         if depth > best_depth:
             best_depth = depth
@@ -188,17 +219,19 @@ def search(
             best_failed = okpos[r]
 
         # Children: the must op first, then the other ok ops, then info ops (one per effect).
+        # Pinned ops illegal in this state are filtered out by mask, without a call.
+        c = cand & branch_mask & (maybe_legal | needs_mask.get(state, 0))
         must = okpos[r]
         cands: list[Any] = []
         must_bit = 1 << must
-        if branch_ok & must_bit:
+        if c & must_bit:
             cands.append(must)
-        m = cand & branch_ok & ~must_bit
+        m = c & ok_mask & ~must_bit
         while m:
             b = m & -m
             m ^= b
             cands.append(b.bit_length() - 1)
-        m = cand & info_mask
+        m = c & info_mask
         if m:
             tried: set[Any] = set()
             while m:
@@ -226,23 +259,25 @@ def search(
                 k += 1
                 if type(c) is tuple:
                     i, s2 = c
-                elif c in nondet:
-                    i = c
-                    succ = list(successors(fstate, ops[i]))  # type: ignore[misc]
-                    if not succ:
-                        continue
-                    s2 = succ[0]
-                    if len(succ) > 1:
-                        cands[k:k] = [(i, s) for s in succ[1:]]
                 else:
                     i = c
-                    legal, s2 = step(fstate, ops[i])
-                    if not legal:
-                        continue
+                    s2 = nxt[i]
+                    if s2 is None:
+                        if i in nondet:
+                            succ = list(successors(fstate, ops[i]))  # type: ignore[misc]
+                            if not succ:
+                                continue
+                            s2 = succ[0]
+                            if len(succ) > 1:
+                                cands[k:k] = [(i, s) for s in succ[1:]]
+                        else:
+                            legal_now, s2 = step(fstate, ops[i])
+                            if not legal_now:
+                                continue
                 nl = flin | (1 << i)
-                if needers and s2 != fstate:
+                if ok_needers and s2 != fstate:
                     # Leaving fstate: dead if a pending ok op needs it and nothing can remake it.
-                    nd = needers.get(fstate)
+                    nd = ok_needers.get(fstate)
                     if nd is not None and nd & ~nl and not ((makers.get(fstate, 0) | wild) & ~nl):
                         d = (frame[1] | rbit[i]).bit_count()
                         if d > best_depth:  # evidence: the stranded op, in the state left behind
@@ -259,41 +294,46 @@ def search(
                 found = True
                 break
             steps += 1
-            if steps % CHECK_EVERY == 0:
+            if steps % CHECK_EVERY == 0 or (max_steps is not None and steps >= max_steps):
+                if max_steps is not None and steps >= max_steps:
+                    return _gave_up(model, ops, "steps", f"stopped after {steps} steps",
+                                    seen, best_path, best_state, best_failed, refuted)
                 if deadline is not None and perf() > deadline:
-                    return _gave_up(ops, "time", f"time limit reached after {len(seen)} configurations",
-                                    seen, best_path, best_state, best_failed)
+                    return _gave_up(model, ops, "time", f"time limit reached after {len(seen)} configurations",
+                                    seen, best_path, best_state, best_failed, refuted)
                 if memory_limit is not None:
                     est = len(seen) * (entry_bytes + sys.getsizeof(fstate)) + 8 * len(path)
                     if est > memory_limit:
                         return _gave_up(
-                            ops, "memory",
+                            model, ops, "memory",
                             f"memory limit of {_mb(memory_limit)} reached: memo of {len(seen)} "
                             f"configurations, about {_mb(est)}",
-                            seen, best_path, best_state, best_failed)
-                if max_steps is not None and steps >= max_steps:
-                    return _gave_up(ops, "steps", f"stopped after {steps} steps",
-                                    seen, best_path, best_state, best_failed)
+                            seen, best_path, best_state, best_failed, refuted)
             if found:
                 frame[4] = k
                 del path[frame[5]:]
                 path.append(i)
-                lin = flin | (1 << i)
+                lin = nl
                 rlin = frame[1] | rbit[i]
                 state = s2
                 break
             stack.pop()
         else:
-            failed = ops[best_failed]
+            if refuted is not None:
+                best_failed = refuted
             return Outcome(
                 "invalid",
-                reason="no linearization",
+                reason=_refutation(model, ops[refuted]) if refuted is not None else "no linearization",
                 prefix=[ops[i] for i in best_path],
-                failed=[failed],
+                failed=[ops[best_failed]],
                 states=[best_state],
                 ops=ops,
                 explored=len(seen),
             )
+
+
+def _refutation(model: Model, op: Operation) -> str:
+    return f"{model.describe_op(op)} is legal in no reachable state: no operation makes the state it needs"
 
 
 def _mb(n: float) -> str:
@@ -301,6 +341,7 @@ def _mb(n: float) -> str:
 
 
 def _gave_up(
+    model: Model,
     ops: list[Operation],
     limit: str,
     reason: str,
@@ -308,7 +349,18 @@ def _gave_up(
     best_path: list[int],
     best_state: Any,
     best_failed: int,
+    refuted: int | None,
 ) -> Outcome:
+    if refuted is not None:  # the verdict is known; the search only looked for a prefix
+        return Outcome(
+            "invalid",
+            reason=_refutation(model, ops[refuted]),
+            prefix=[ops[i] for i in best_path],
+            failed=[ops[refuted]],
+            states=[best_state] if best_failed == refuted else [],
+            ops=ops,
+            explored=len(seen),
+        )
     return Outcome(
         "unknown",
         reason=reason,

@@ -17,7 +17,7 @@ function, plus optional partition and describe functions. See docs/checker.md.
 
 from __future__ import annotations
 
-from chaos.models.base import Model, State, by_key, describe_operation, describe_value, freeze
+from chaos.models.base import ANY, SAME, Model, State, by_key, describe_operation, describe_value, freeze
 from chaos.models.multi_register import multi_register
 from chaos.models.mutex import mutex
 from chaos.models.profile import profile
@@ -55,7 +55,9 @@ def get_model(name: str | Model) -> Model:
 
 
 __all__ = [
+    "ANY",
     "MODELS",
+    "SAME",
     "Model",
     "State",
     "UnknownModelError",

@@ -72,17 +72,20 @@ def describe_operation(op: Operation) -> str:
     return " ".join(parts)
 
 
-class _Free:
-    """The type of :data:`FREE`."""
+class _Marker:
+    __slots__ = ("name",)
 
-    __slots__ = ()
+    def __init__(self, name: str) -> None:
+        self.name = name
 
     def __repr__(self) -> str:
-        return "FREE"
+        return self.name
 
 
-FREE: Any = _Free()
-"""In ``Model.pins``: no single state is needed (or made)."""
+ANY: Any = _Marker("ANY")
+"""In ``Model.pins``: the op is legal in every state."""
+SAME: Any = _Marker("SAME")
+"""In ``Model.pins``: the op leaves the state unchanged."""
 
 
 @dataclass(frozen=True)
@@ -115,12 +118,15 @@ class Model:
       every state, so among pending ones only one is tried. ``None`` for "no claim".
     - ``impossible(ops) -> (op, reason) | None``: an ok op that is legal in no reachable state
       (a read of a value nobody wrote) refutes the partition without a search.
-    - ``pins(op) -> (needs, makes)``: ``needs`` is the one state in which ``op`` is legal and
-      ``makes`` the one state it always leads to, each :data:`FREE` when there is no such
-      state (a register read of 7 needs 7; a write of 7 makes 7; a cas [1, 2] needs 1 and
-      makes 2). The search then abandons a branch as soon as it leaves a state that a
-      pending ok op needs and that no remaining op can make again (an op without ``makes``
-      that is not ``read_only`` counts as able to make anything).
+    - ``pins(op) -> (needs, makes) | None``: the op's whole behaviour, when it is this simple:
+      it is legal in state ``s`` iff ``needs is ANY or s == needs``, and then leads to
+      ``makes`` (``SAME``: the state is unchanged, the op is read-only). A register read of 7
+      is ``(7, SAME)``, a write of 7 ``(ANY, 7)``, a cas [1, 2] ``(1, 2)``; ``None`` for ops
+      that need ``step``. Pinned ops are then run with bitset operations instead of calls,
+      an ok op needing a state nothing can make refutes the partition at once, and a branch
+      dies as soon as it leaves a state that a pending ok op needs and that no remaining op
+      can make again (an unpinned op that is not ``read_only`` counts as able to make
+      anything).
     - ``successors(state, op) -> iterable of states``: for operations whose effect is not
       determined by the state and the op (an info dequeue removed some unknown element). When
       given, the checker calls it for info operations instead of ``step`` and tries each
@@ -138,7 +144,7 @@ class Model:
     effect: Callable[[Operation], Hashable] | None = None
     impossible: Callable[[list[Operation]], tuple[Operation, str] | None] | None = None
     successors: Callable[[State, Operation], Iterable[State]] | None = None
-    pins: Callable[[Operation], tuple[State, State]] | None = None
+    pins: Callable[[Operation], tuple[State, State] | None] | None = None
     doc: str = ""
 
     def __repr__(self) -> str:

@@ -1,6 +1,6 @@
 """``mutex``: a lock per key (Knossos' mutex). ``acquire`` is legal when free, ``release``
-when held. The state is a bool, held or not. ``pins``: acquire needs free and makes held,
-release the reverse, so a branch that strands a pending acquire or release dies early."""
+when held. The state is a bool, held or not. ``pins``: acquire is ``(False, True)`` (needs free, makes held),
+release ``(True, False)``, so a branch that strands a pending acquire or release dies early."""
 
 from __future__ import annotations
 

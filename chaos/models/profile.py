@@ -17,7 +17,7 @@ from typing import Any
 
 from chaos.history import Operation
 from chaos.models.base import Model, by_key, describe_value, unsupported
-from chaos.models.register import REGISTER_FS, _impossible, _pins, _prepare_with, _read_only, _step
+from chaos.models.register import REGISTER_FS, _pins, _prepare_with, _read_only, _step
 
 _prepare = _prepare_with("profile", REGISTER_FS)
 
@@ -50,7 +50,6 @@ profile = Model(
     prepare=_prepare,
     read_only=_read_only,
     effect=_effect,
-    impossible=_impossible,
     pins=_pins,
     doc="per-user (metadata, image) pair register: ConsistentReads plus no stale reads",
 )

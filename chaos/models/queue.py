@@ -8,8 +8,8 @@ element it could have removed (removing nothing is the same as never happening, 
 checker always allows for info ops). Dropping it would be wrong: an ``enqueue 1``, an info
 dequeue and then an ok dequeue of the empty queue are linearizable.
 
-Hooks: an ok dequeue that found the queue empty changes nothing where it is legal
-(``read_only``); info dequeues only matter when some ok dequeue found the queue empty, and
+Hooks: an ok dequeue that found the queue empty is legal exactly in the empty queue and
+changes nothing (``read_only``, ``pins``); info dequeues only matter when some ok dequeue found the queue empty, and
 info enqueues only when some ok dequeue returned their element (``prepare``); an ok dequeue of
 an element never enqueued is ``impossible``.
 """
@@ -19,10 +19,11 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 
 from chaos.history import Operation
-from chaos.models.base import Model, by_key, describe_value, freeze, unsupported
+from chaos.models.base import SAME, Model, by_key, describe_value, freeze, unsupported
 
 QUEUE_FS = frozenset({"enqueue", "dequeue"})
 Bag = frozenset[tuple[Hashable, int]]
+EMPTY: Bag = frozenset()
 
 
 def _remove(state: Bag, value: Hashable) -> Bag | None:
@@ -117,5 +118,6 @@ queue = Model(
     effect=_effect,
     impossible=_impossible,
     successors=_successors,
+    pins=lambda op: (EMPTY, SAME) if op.f == "dequeue" and op.status == "ok" and op.output is None else None,
     doc="unordered queue (multiset) per key: enqueue and dequeue",
 )

@@ -1,7 +1,8 @@
 """``set``: a grow-only set per key. ``add`` (``op.value`` the element) and ``read``
 (``op.output`` the list of all elements, in any order).
 
-Hooks: a read changes nothing (``read_only``); info reads are dropped, and so are info adds
+Hooks: a read changes nothing (``read_only``) and an ok read is legal exactly in the state
+it returns (``pins``); info reads are dropped, and so are info adds
 of an element no ok read contains (adding it can only make later reads illegal); an ok read
 containing an element nobody added is ``impossible``.
 """
@@ -12,7 +13,7 @@ from collections.abc import Hashable
 from typing import Any
 
 from chaos.history import Operation
-from chaos.models.base import Model, by_key, describe_value, freeze, unsupported
+from chaos.models.base import SAME, Model, by_key, describe_value, freeze, unsupported
 
 SET_FS = frozenset({"add", "read"})
 
@@ -76,6 +77,7 @@ set_model = Model(
     describe_state=_describe,
     prepare=_prepare,
     read_only=lambda op: op.f == "read",
+    pins=lambda op: (_as_set(op.output), SAME) if op.f == "read" and op.status == "ok" else None,
     effect=lambda op: ("add", freeze(op.value)),
     impossible=_impossible,
     doc="grow-only set per key: add and read-all",
