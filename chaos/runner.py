@@ -123,6 +123,7 @@ class Runner:
         self._tickets = self.experiment.operations
         self._stopping = False
         self._workers: list[asyncio.Task[None]] = []
+        self._actor_env: Env | None = None
 
     # ---------------------------------------------------------------- public entry point
 
@@ -214,15 +215,28 @@ class Runner:
         count = spec.servers or self.experiment.concurrency
         shared = count < self.experiment.concurrency
         clock = ScaledClock(self.experiment.time_scale, start_ns)
-        servers = []
-        for index in range(count):
+
+        def env(index: int) -> Env:
             by_role: dict[str, Any] = {}
             for role, store_name in roles.items():
                 store = stores[store_name]
                 by_role[role] = store if self.interceptor is None else StoreHandle(store_name, store, self.interceptor)
-            env = Env(stores=by_role, clock=clock, options=dict(spec.options), server=index, servers=count)
-            servers.append(Server(system(env), index, shared))
-        return servers
+            return Env(stores=by_role, clock=clock, options=dict(spec.options), server=index, servers=count)
+
+        self._actor_env = env(-1)
+        return [Server(system(env(index)), index, shared) for index in range(count)]
+
+    async def _actor(self, name: str, factory: Callable[[Env], Any]) -> None:
+        """Run a background actor for the whole run. A crash injected into it restarts it, as
+        a supervisor restarts a dead process; cancellation ends it."""
+        current_actor.set(name)
+        while True:
+            try:
+                await factory(self._actor_env).run()
+            except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException:  # injected crashes are BaseExceptions by design
+                await asyncio.sleep(0)
 
     # ---------------------------------------------------------------- the run itself
 
@@ -236,8 +250,12 @@ class Runner:
             for w in range(workers)
         ]
         ticker = asyncio.create_task(self._tick(writer))
+        actors = [
+            asyncio.create_task(self._actor(name, factory))
+            for name, factory in getattr(system, "actors", {}).items()
+        ]
         try:
-            done, pending = await asyncio.wait(self._workers, timeout=experiment.duration)
+            _, pending = await asyncio.wait(self._workers, timeout=experiment.duration)
             if pending:
                 self._stopping = True
                 _, pending = await asyncio.wait(pending, timeout=END_GRACE)
@@ -251,9 +269,9 @@ class Runner:
             self.interrupt()
             await asyncio.gather(*self._workers, return_exceptions=True)
         finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
+            for task in (ticker, *actors):
+                task.cancel()
+            await asyncio.gather(ticker, *actors, return_exceptions=True)
 
     async def _tick(self, writer: history_mod.HistoryWriter) -> None:
         """Flush the history to the OS and report progress, ten times a second."""

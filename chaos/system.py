@@ -24,7 +24,9 @@ records ``info``: it may have. A system whose operation takes several store step
 something indefinite once a step has taken effect, unless it can prove the whole operation
 did not.
 
-Optional hooks: ``request(f, key, n)`` turns the workload's unique number ``n`` into the
+Optional hooks: ``actors``, a class attribute mapping a name to a factory ``(env) -> actor``,
+starts background actors (the seed's storage cleaner) whose ``async run()`` loops for the
+whole run under that name; ``request(f, key, n, expected)`` turns the workload's unique number ``n`` into the
 operation's value (the default: ``n`` for writes, ``[expected, n]`` for cas), ``setup()`` runs
 once on the first server before any operation, and ``close()`` on every server at the end.
 """
@@ -65,6 +67,13 @@ class Env:
 BUILTINS: dict[str, str] = {
     "register": "chaos.systems.register:Register",
     "kv": "chaos.systems.register:Register",
+    "profile-naive": "chaos.systems.profile.naive:NaiveProfile",
+    "profile-improved": "chaos.systems.profile.improved:ImprovedProfile",
+    "profile-working": "chaos.systems.profile.working:WorkingProfile",
+    "profile-cleaner-naive": "chaos.systems.profile.cleaner:NaiveCleanerProfile",
+    "profile-cleaner-improved": "chaos.systems.profile.cleaner:ImprovedCleanerProfile",
+    "profile-cleaner-kill": "chaos.systems.profile.cleaner:KillCleanerProfile",
+    "profile-cleaner-working": "chaos.systems.profile.cleaner:WorkingCleanerProfile",
 }
 """Built-in system name -> ``module:attr``. ``register`` and ``kv`` are the same code; the
 names say whether the workload uses one key or many."""

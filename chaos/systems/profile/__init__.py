@@ -1,0 +1,20 @@
+"""The founding story: a user profile kept as metadata in a database and an image in a blob
+store, written once per design of the seed tutorial (see ``shared/seed`` and DESIGN.md).
+
+Each design is a short module that follows its protocol step by step through two stores, the
+``db`` role and the ``blobs`` role, so that the fault layer can crash, delay or stall it
+between any two store calls:
+
+=====================  ==========================================  ==================
+design                 protocol                                    expected
+=====================  ==========================================  ==================
+``profile-naive``      metadata, then blob, both keyed by user     violation
+``profile-improved``   blob (overwritten in place), then metadata  violation
+``profile-working``    blob under a fresh id, then {metadata, id}  no violation
+``profile-cleaner-*``  working + a background storage cleaner      see :mod:`.cleaner`
+=====================  ==========================================  ==================
+
+Operations: ``write`` with value ``[metadata, image]`` and ``read`` returning ``None`` (the
+empty record) or ``[metadata, image]`` as actually fetched (``image`` is ``None`` when the
+blob was missing), checked with the ``profile`` model.
+"""
