@@ -28,8 +28,8 @@ from chaos.checker.search import Outcome, search
 from chaos.history import Operation
 from chaos.models import Model, describe_value, get_model
 
-COUNTEREXAMPLE_STEPS = 20_000
-"""Search effort spent finding a prefix for a partition refuted without a search."""
+COUNTEREXAMPLE_STEPS = 5_000
+"""Search effort (frames) spent looking for a longer counterexample prefix."""
 CONCURRENT_SHOWN = 12
 
 
@@ -63,7 +63,7 @@ def check(
         refuted = m.impossible(ops) if m.impossible is not None else None
         if refuted is not None:
             outcome = search(ops, m, deadline=deadline, memory_limit=memory_limit,
-                             max_steps=COUNTEREXAMPLE_STEPS)
+                             max_steps=COUNTEREXAMPLE_STEPS, cut=False)
             op, why = refuted
             if outcome.verdict != "invalid" or op not in outcome.failed:
                 outcome.failed = [op]
@@ -75,6 +75,8 @@ def check(
                 outcome = Outcome("unknown", reason="time limit reached", limit="time")
             else:
                 outcome = search(ops, m, deadline=deadline, memory_limit=memory_limit)
+        if outcome.verdict == "invalid":
+            _deepen(outcome, ops, m, deadline, memory_limit)
         explored += outcome.explored
         if outcome.verdict == "valid":
             linearization[key] = outcome.order
@@ -115,6 +117,23 @@ def check(
         elapsed=elapsed,
         explored=explored,
     )
+
+
+def _deepen(outcome: Outcome, ops: list[Operation], model: Model, deadline: float | None,
+            memory_limit: int | None) -> None:
+    """Look for a longer prefix than the verdict's search found.
+
+    Cutting dead branches stops the search where a needed state is left for good (the write
+    that a stale read returns is overwritten), which can be long before the op that cannot be
+    placed. A bounded search without cutting runs up to that op; its deepest prefix, if
+    longer, becomes the counterexample's.
+    """
+    deeper = search(ops, model, deadline=deadline, memory_limit=memory_limit,
+                    max_steps=COUNTEREXAMPLE_STEPS, cut=False)
+    if deeper.verdict != "valid" and len(deeper.prefix) > len(outcome.prefix) and deeper.failed:
+        outcome.prefix = deeper.prefix
+        outcome.failed = deeper.failed
+        outcome.states = deeper.states
 
 
 def _partition(operations: list[Operation], model: Model) -> dict[Hashable, list[Operation]]:

@@ -83,10 +83,13 @@ def search(
     deadline: float | None = None,
     memory_limit: int | None = None,
     max_steps: int | None = None,
+    cut: bool = True,
 ) -> Outcome:
     """Search one partition (fail operations already removed, ``model.prepare`` applied).
 
-    ``max_steps`` bounds the number of frames visited: reaching it reports "unknown". A
+    ``max_steps`` bounds the number of frames visited: reaching it reports "unknown".
+    ``cut=False`` turns off dead-branch cutting: slower, but the deepest prefix it reaches runs
+    up to the op that fails, which makes a better counterexample (see ``check``). A
     partition refuted before the search (an ok op needing a state nothing makes) is searched
     with at most :data:`REFUTED_STEPS` steps, only to find a counterexample prefix.
     """
@@ -171,6 +174,8 @@ def search(
         if refuted is not None and (max_steps is None or max_steps > REFUTED_STEPS):
             max_steps = REFUTED_STEPS
 
+    if not cut:
+        ok_needers = {}
     seen: set[tuple[int, Any]] = set()
     path: list[int] = []
     stack: list[list[Any]] = []
