@@ -126,10 +126,11 @@ def _deepen(outcome: Outcome, ops: list[Operation], model: Model, deadline: floa
     Cutting dead branches stops the search where a needed state is left for good (the write
     that a stale read returns is overwritten), which can be long before the op that cannot be
     placed. A bounded search without cutting runs up to that op; its deepest prefix, if
-    longer, becomes the counterexample's.
+    longer, becomes the counterexample's. Depth-first, its first dive already goes as deep as
+    greed allows, so a budget of about two frames per op is enough and keeps this cheap.
     """
     deeper = search(ops, model, deadline=deadline, memory_limit=memory_limit,
-                    max_steps=COUNTEREXAMPLE_STEPS, cut=False)
+                    max_steps=min(COUNTEREXAMPLE_STEPS, 2 * len(ops) + 100), cut=False)
     if deeper.verdict != "valid" and len(deeper.prefix) > len(outcome.prefix) and deeper.failed:
         outcome.prefix = deeper.prefix
         outcome.failed = deeper.failed

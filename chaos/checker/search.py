@@ -25,6 +25,8 @@ Wing & Gong's depth-first search with Lowe's memo, as in Porcupine, reshaped for
 - Dead branches (``Model.pins``): when an op leaves a state that some pending ok op needs
   (a read of 3 while the register holds 3) and no remaining op can make that state again,
   the pending op can never be placed, so the branch is cut before it is explored.
+- Ordering: when the must op needs a state the model is not in (a read of 5 while the
+  register holds 3), the ops that make that state are tried first.
 - Memo: a configuration ``(lin, state)`` already explored failed (else the search would have
   stopped), so it is never explored twice. This bounds the work by the number of distinct
   configurations, not orderings.
@@ -54,6 +56,8 @@ from chaos.models.base import ANY, SAME, Model
 _CALL = attrgetter("call")
 CHECK_EVERY = 2048
 REFUTED_STEPS = 20_000
+UNNEEDED = object()
+"""Memo stand-in for every state that no op needs (see ``canonical``)."""
 
 
 @dataclass(slots=True)
@@ -114,6 +118,7 @@ def search(
     nxt: list[Any] = [None] * n  # pinned ops: the state they lead to
     effects: dict[int, Any] = {}
     nondet: set[int] = set()
+    need_of: list[Any] | None = [ANY] * n if pins is not None else None
     for i in range(n):
         op = ops[i]
         b = 1 << i
@@ -144,6 +149,7 @@ def search(
             if nd is ANY:
                 any_mask |= b
             else:
+                need_of[i] = nd  # type: ignore[index]
                 needs_mask[nd] = needs_mask.get(nd, 0) | b
                 if ok:
                     ok_needers[nd] = ok_needers.get(nd, 0) | b
@@ -176,6 +182,10 @@ def search(
 
     if not cut:
         ok_needers = {}
+    # When every op is pinned, states that no op needs behave alike (only ops legal anywhere
+    # are legal in them, with the same results), so the memo treats them as one.
+    canonical = pins is not None and not unpinned
+
     seen: set[tuple[int, Any]] = set()
     path: list[int] = []
     stack: list[list[Any]] = []
@@ -229,20 +239,35 @@ def search(
         must = okpos[r]
         cands: list[Any] = []
         must_bit = 1 << must
-        if c & must_bit:
+        first = 0
+        if need_of is not None:
+            # The must op needs another state: try the ops that make it before anything else.
+            target = need_of[must]
+            if target is not ANY and target != state:
+                first = c & makers.get(target, 0)
+                m = first
+                while m:
+                    b = m & -m
+                    m ^= b
+                    cands.append(b.bit_length() - 1)
+        if c & must_bit & ~first:
             cands.append(must)
-        m = c & ok_mask & ~must_bit
+        m = c & ok_mask & ~must_bit & ~first
         while m:
             b = m & -m
             m ^= b
             cands.append(b.bit_length() - 1)
-        m = c & info_mask
+        m = c & info_mask & ~first
         if m:
             tried: set[Any] = set()
             while m:
                 b = m & -m
                 m ^= b
                 i = b.bit_length() - 1
+                # With every op pinned, an info op is worth trying only if some remaining op
+                # needs the state it makes; else dropping it from a completion leaves one.
+                if canonical and not needs_mask.get(nxt[i], 0) & ~lin & ~b:
+                    continue
                 e = effects.get(i)
                 if e is not None:
                     if e in tried:
@@ -292,7 +317,7 @@ def search(
                             stranded = nd & ~nl
                             best_failed = (stranded & -stranded).bit_length() - 1
                         continue
-                key = (nl, s2)
+                key = (nl, s2 if s2 in needs_mask or not canonical else UNNEEDED)
                 if key in seen:
                     continue
                 seen.add(key)
