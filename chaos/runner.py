@@ -27,8 +27,9 @@ from adapters import AdapterError, ConnectError, DefiniteError, Store, create
 from . import history as history_mod
 from .calls import Interceptor, StoreHandle, current_actor
 from .checker import CheckResult, check
-from .clock import ScaledClock
+from .clock import make_clock
 from .experiment import Experiment, LoadedExperiment
+from .faults import FaultLayer, FaultSetupError, ServerCrash
 from .rundir import RunDir
 from .secrets import Secrets, redact_urls
 from .stats import Stats
@@ -124,6 +125,9 @@ class Runner:
         self._stopping = False
         self._workers: list[asyncio.Task[None]] = []
         self._actor_env: Env | None = None
+        self.clock: Any = None
+        self.faults: FaultLayer | None = None
+        """The run's fault layer (``None`` when the experiment declares no faults)."""
 
     # ---------------------------------------------------------------- public entry point
 
@@ -135,19 +139,27 @@ class Runner:
         stores: dict[str, Store] = {}
         servers: list[Server] = []
         writer = history_mod.HistoryWriter(self.rundir.history)
+        self.clock = make_clock(experiment.clock, experiment.time_scale, writer.start_ns)
+        self.faults = self._fault_layer(writer) if experiment.faults else None
         self._install_signal_handlers()
         try:
-            stores = await self._open_stores()
+            self.clock.start()
+            settings = await self._start_faults()
+            stores = await self._open_stores(settings)
             system = resolve(experiment.system.name)
             servers = self._servers(system, stores, writer.start_ns)
             await servers[0].setup()
             await self._drive(servers, system, writer)
         finally:
             self._remove_signal_handlers()
+            self._heal()  # before anything else: paused servers resume, toxics stop
             for server in servers:
                 with contextlib.suppress(Exception):
                     await server.close()
             await self._close_stores(stores)
+            if self.faults is not None:
+                await self.faults.aclose()  # proxies closed, schedules stopped; no event after this
+            await self.clock.aclose()
             writer.close()
         self.stats.finish()
         checks = self._check()
@@ -171,8 +183,15 @@ class Runner:
         """Stop now (Ctrl-C, SIGTERM): in-flight operations are recorded as ``info``."""
         self.interrupted = True
         self._stopping = True
+        self._heal()
         for task in self._workers:
             task.cancel()
+
+    def _heal(self) -> None:
+        """Remove every fault now (idempotent): at the end of the run, on Ctrl-C and on an
+        exception, always before the history is checked."""
+        if self.faults is not None:
+            self.faults.heal()
 
     # ---------------------------------------------------------------- wiring
 
@@ -180,12 +199,36 @@ class Runner:
         assert self.rundir is not None
         return f"{self.experiment.name}-{self.rundir.path.name}"
 
-    async def _open_stores(self) -> dict[str, Store]:
+    def _fault_layer(self, writer: history_mod.HistoryWriter) -> FaultLayer:
+        """The experiment's faults, seeded from the run's seed; their events go to the history
+        (process ``nemesis``) and injected ones are counted in ``stats.faults``."""
+        append = writer.append
+        stats = self.stats
+
+        def record(event: dict[str, Any], injected: bool) -> None:
+            append(event)
+            if injected:
+                stats.faults += 1
+
+        return FaultLayer(self.experiment.faults, self.seed, self.clock, record, stores=list(self.experiment.stores))
+
+    async def _start_faults(self) -> dict[str, dict[str, Any]]:
+        """Start fault schedules and proxies; returns the settings of stores reached through a
+        proxy (the experiment itself keeps the real addresses)."""
+        if self.faults is None:
+            return {}
+        try:
+            return await self.faults.start(self.experiment.stores)
+        except (FaultSetupError, OSError) as exc:
+            raise InfrastructureError(f"network faults: {self._clean(str(exc))}") from None
+
+    async def _open_stores(self, overrides: dict[str, dict[str, Any]] | None = None) -> dict[str, Store]:
         opened: dict[str, Store] = {}
+        overrides = overrides or {}
         try:
             for name, spec in self.experiment.stores.items():
                 try:
-                    store = create(spec.adapter, spec.settings, self._namespace())
+                    store = create(spec.adapter, overrides.get(name, spec.settings), self._namespace())
                 except AdapterError as exc:
                     raise InfrastructureError(f"store {name!r}: {self._clean(str(exc))}") from None
                 timeout = float(spec.settings.get("connect_timeout", CONNECT_TIMEOUT))
@@ -214,12 +257,16 @@ class Runner:
         roles = bind_roles(system, spec.stores, list(stores))
         count = spec.servers or self.experiment.concurrency
         shared = count < self.experiment.concurrency
-        clock = ScaledClock(self.experiment.time_scale, start_ns)
+        clock = self.clock
+        faults = self.faults if self.faults is not None and self.faults.in_process else None
+        # Faults wrap only the stores (and primitives) they can hit; an interceptor given to the
+        # runner (the controlled scheduler) stands outside them.
+        wrapped = {name: store if faults is None else faults.wrap(name, store) for name, store in stores.items()}
 
         def env(index: int) -> Env:
             by_role: dict[str, Any] = {}
             for role, store_name in roles.items():
-                store = stores[store_name]
+                store = wrapped[store_name]
                 by_role[role] = store if self.interceptor is None else StoreHandle(store_name, store, self.interceptor)
             return Env(stores=by_role, clock=clock, options=dict(spec.options), server=index, servers=count)
 
@@ -258,6 +305,7 @@ class Runner:
             _, pending = await asyncio.wait(self._workers, timeout=experiment.duration)
             if pending:
                 self._stopping = True
+                self._heal()  # stalled and paused operations may finish during the grace
                 _, pending = await asyncio.wait(pending, timeout=END_GRACE)
                 for task in pending:
                     task.cancel()
@@ -322,6 +370,8 @@ class Runner:
                 kind, output, error = "fail", value, clean(str(exc) or type(exc).__name__)
             except TimeoutError:
                 kind, output, error = "info", value, f"timeout after {timeout:g}s"
+            except ServerCrash as exc:  # an injected crash: the operation died mid-way
+                kind, output, error = "info", value, str(exc)
             except asyncio.CancelledError:
                 ended = clock() - start
                 append({"process": process, "type": "info", "f": f, "key": key, "value": value, "time": ended,

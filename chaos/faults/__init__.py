@@ -1,0 +1,14 @@
+"""Fault injection (Jepsen's nemesis): declarations, the in-process fault layer, the network proxy.
+
+* :mod:`chaos.faults.spec`: the ``faults:`` schema of an experiment.
+* :mod:`chaos.faults.injector`: :class:`FaultLayer`, between a system under test and its
+  adapters; :class:`ServerCrash`.
+* :mod:`chaos.faults.proxy` and :mod:`chaos.faults.network`: a TCP proxy with Toxiproxy's
+  faults, put in front of a real server by rewriting the store's address.
+"""
+
+from .injector import NEMESIS, FaultLayer, FaultyStore, ServerCrash
+from .network import FaultSetupError
+from .spec import FaultSpec
+
+__all__ = ["NEMESIS", "FaultLayer", "FaultSetupError", "FaultSpec", "FaultyStore", "ServerCrash"]

@@ -1,0 +1,554 @@
+"""The fault layer: Jepsen's nemesis, standing between a system under test and its adapters.
+
+:class:`FaultLayer` is built once per run from the experiment's ``faults:`` and seed. It wraps
+each store the faults can touch (:meth:`FaultLayer.wrap`); every call on a wrapped store is
+matched against the faults declared for that store and primitive (precomputed, so a call no
+fault can hit goes straight to the adapter, and a store no fault targets is not wrapped at
+all), and the faults that fire act on it:
+
+========================  ==============================================================
+``error-before``          raise :class:`~adapters.Unavailable` (definite) without calling
+``error-after``           call, then raise :class:`~adapters.ConnectionLost` or
+                          :class:`~adapters.Timeout` (indefinite): the write happened
+``crash``                 raise :class:`ServerCrash` before or after the call: a
+                          ``BaseException``, so the system's ``except Exception`` does not
+                          stop it and nothing after it in the operation runs
+``latency``               sleep on the run's clock before and/or after the call
+``stall``                 hang the call (for ``duration``, or until the operation's timeout
+                          or the end of the run)
+``pause``                 stop the calling server (every call it makes waits) for
+                          ``duration``, or pause the servers named by ``actor`` while the
+                          fault's window is on
+========================  ==============================================================
+
+Determinism: each fault has its own generator seeded from ``(seed, fault index)`` and its
+own counter of matching calls, so on the in-memory store the same seed and system give the
+same faults at the same calls, whatever the wall-clock timing (time windows excepted, unless
+the clock is virtual). Every injected fault is a history event with process ``nemesis``;
+faults with a duration write a ``start`` and an ``end`` event.
+
+Healing (:meth:`FaultLayer.heal`) stops every fault at once: nothing fires any more, stalled
+calls and paused servers resume, network toxics are removed. The runner heals when the run
+stops (end, Ctrl-C, exception) and closes proxies (:meth:`FaultLayer.aclose`) before the
+history is checked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fnmatch
+import random
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from adapters import ConnectionLost, Timeout, Unavailable
+
+from ..calls import Call, Proceed, current_actor
+from .spec import OPS, Active, Delay, InProcessFault, NetworkFault, Pause, is_network
+
+NEMESIS = "nemesis"
+
+Record = Callable[[dict[str, Any], bool], None]
+"""Where events go: ``record(event, injected)``; ``injected`` is False for ``end`` events."""
+
+
+class ServerCrash(BaseException):
+    """The server running this operation died at a store call.
+
+    A ``BaseException`` on purpose: a crash must not be caught by the ordinary
+    ``except Exception`` of the system under test, so that nothing after the crash point runs
+    (only ``finally`` blocks, as when a process is killed by a signal Python can see). The
+    runner records the operation as ``info`` with error ``crashed at <store>.<op>``.
+    """
+
+    def __init__(self, store: str, op: str, fault: int) -> None:
+        super().__init__(f"crashed at {store}.{op}")
+        self.store = store
+        self.op = op
+        self.fault = fault
+
+
+def _glob(pattern: str | None) -> Callable[[str], Any] | None:
+    return None if pattern is None else re.compile(fnmatch.translate(pattern)).match
+
+
+class _Rule:
+    """One compiled in-process fault: its matchers, activity and seeded trigger."""
+
+    __slots__ = ("active", "actor_match", "count", "every", "index", "key_match", "kind", "mode", "p", "rng", "spec")
+
+    ALWAYS, PROBABILITY, EVERY, NTH = range(4)
+
+    def __init__(self, index: int, spec: InProcessFault, seed: int) -> None:
+        self.index = index
+        self.spec = spec
+        self.kind = spec.kind
+        self.rng = random.Random(f"{seed}/fault/{index}")
+        self.key_match = _glob(spec.key)
+        self.actor_match = _glob(spec.actor)
+        self.active: Active | None = spec.active if spec.active is not None and spec.active.bounded else None
+        self.count = 0
+        self.p = 0.0
+        self.every = 0
+        if spec.nth is not None:
+            self.mode, self.every = self.NTH, spec.nth
+        elif spec.every is not None:
+            self.mode, self.every = self.EVERY, spec.every
+        elif spec.probability is not None:
+            self.mode, self.p = self.PROBABILITY, spec.probability
+        else:
+            self.mode = self.ALWAYS
+
+    def hit(self) -> bool:
+        """Count one matching call and say whether the fault fires on it."""
+        self.count += 1
+        mode = self.mode
+        if mode == 1:
+            return self.rng.random() < self.p
+        if mode == 0:
+            return True
+        if mode == 2:
+            return self.count % self.every == 0
+        return self.count == self.every
+
+    def delay(self, spec: Delay) -> float:
+        """A delay drawn from this fault's generator."""
+        if spec.fixed is not None:
+            return spec.fixed
+        if spec.mean is not None:
+            drawn = self.rng.expovariate(1.0 / spec.mean)
+            return drawn if spec.max is None else min(drawn, spec.max)
+        assert spec.min is not None and spec.max is not None
+        return self.rng.uniform(spec.min, spec.max)
+
+
+class _Gate:
+    """Holds a server while it is paused; several pauses may overlap."""
+
+    __slots__ = ("holds", "open")
+
+    def __init__(self) -> None:
+        self.holds = 0
+        self.open = asyncio.Event()
+        self.open.set()
+
+    def hold(self) -> None:
+        self.holds += 1
+        self.open.clear()
+
+    def release(self) -> None:
+        self.holds = max(0, self.holds - 1)
+        if not self.holds:
+            self.open.set()
+
+    def force_open(self) -> None:
+        self.holds = 0
+        self.open.set()
+
+
+class _Hold:
+    """A stall or a call-triggered pause in progress: ended by its duration, by healing, or
+    by the cancellation of the operation it belongs to."""
+
+    __slots__ = ("ended", "healed", "kind", "value")
+
+    def __init__(self, kind: str, value: dict[str, Any]) -> None:
+        self.kind = kind
+        self.value = value
+        self.ended = False
+        self.healed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+
+class FaultLayer:
+    """All faults of one run. Build it, :meth:`start` it, :meth:`wrap` the stores, and
+    :meth:`heal` + :meth:`aclose` it at the end.
+
+    ``record`` receives every nemesis event (the runner appends them to the history and counts
+    injected faults); without one, events are kept in :attr:`events` (tests, embedding)."""
+
+    def __init__(
+        self,
+        faults: Sequence[Any],
+        seed: int,
+        clock: Any,
+        record: Record | None = None,
+        stores: Iterable[str] | None = None,
+    ) -> None:
+        self.clock = clock
+        self.seed = seed
+        self.events: list[dict[str, Any]] = []
+        self._record = record
+        self.injected = 0
+        self._healed = False
+        self._closed = False
+        self.rules: list[_Rule] = []
+        self.window_pauses: list[tuple[_Rule, _Gate]] = []
+        self.network: list[tuple[int, NetworkFault]] = []
+        for index, spec in enumerate(faults):
+            if is_network(spec):
+                self.network.append((index, spec))
+            elif isinstance(spec, Pause) and spec.duration is None:
+                self.window_pauses.append((_Rule(index, spec, seed), _Gate()))
+            else:
+                self.rules.append(_Rule(index, spec, seed))
+        self._gated = any(r.kind == "pause" for r in self.rules) or bool(self.window_pauses)
+        self._table: dict[str, dict[str, tuple[_Rule, ...]]] = {}
+        self._wildcard: dict[str, tuple[_Rule, ...]] = {
+            op: tuple(r for r in self.rules if r.spec.store is None and op in r.spec.ops) for op in OPS
+        }
+        for name in stores or ():
+            self._table_for(name)
+        self._actor_gates: dict[str, tuple[_Gate, ...]] = {}
+        self._own_gates: dict[str, _Gate] = {}
+        self._holds: set[_Hold] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._open_windows: dict[int, dict[str, Any]] = {}
+        self._proxies: list[Any] = []
+
+    # ------------------------------------------------------------------ wiring
+
+    @property
+    def in_process(self) -> bool:
+        """True when some fault acts on adapter calls (the stores need wrapping)."""
+        return bool(self.rules) or bool(self.window_pauses)
+
+    def _table_for(self, store: str) -> dict[str, tuple[_Rule, ...]]:
+        table = self._table.get(store)
+        if table is None:
+            table = self._table[store] = {
+                op: tuple(r for r in self.rules if (r.spec.store is None or r.spec.store == store) and op in r.spec.ops)
+                for op in OPS
+            }
+        return table
+
+    def rules_for(self, store: str, op: str) -> tuple[_Rule, ...]:
+        """The faults that may hit ``store.op``, in declaration order (precomputed)."""
+        return self._table_for(store).get(op, ())
+
+    def targets(self, store: str) -> bool:
+        """Whether any call on ``store`` may be touched (hit by a fault, or held by a pause)."""
+        return self._gated or any(self._table_for(store).values())
+
+    def wrap(self, name: str, store: Any) -> Any:
+        """``store`` itself when no fault can touch it, else a :class:`FaultyStore` whose
+        untargeted primitives are the adapter's own bound methods."""
+        if not self.targets(name):
+            return store
+        return FaultyStore(self, name, store)
+
+    def intercepted(self, store: str, op: str, fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        """``fn`` (the adapter's ``op``) with this layer's faults around it; ``fn`` itself
+        when no fault can touch that primitive."""
+        rules = self.rules_for(store, op)
+        if not rules and not self._gated:
+            return fn
+        position = 1 if op == "request" else 0
+        name = {"list": "prefix", "request": "key"}.get(op, "key")
+        default = "" if op == "list" else None
+        layer = self
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            if layer._healed:
+                return await fn(*args, **kwargs)
+            key = args[position] if len(args) > position else kwargs.get(name, default)
+            actor = current_actor.get()
+            fired = layer._decide(rules, key, actor) if rules else None
+            if fired is None and not layer._gated:
+                return await fn(*args, **kwargs)
+            return await layer._apply(fired or (), store, op, key, actor, lambda: fn(*args, **kwargs))
+
+        call.__name__ = op
+        call.__doc__ = getattr(fn, "__doc__", None)
+        return call
+
+    async def around(self, call: Call, proceed: Proceed) -> Any:
+        """The :class:`~chaos.calls.Interceptor` form of the same thing, for composing with
+        other interceptors through a :class:`~chaos.calls.StoreHandle`."""
+        if self._healed:
+            return await proceed()
+        rules = self.rules_for(call.store, call.op)
+        fired = self._decide(rules, call.key, call.actor) if rules else None
+        if fired is None and not self._gated:
+            return await proceed()
+        return await self._apply(fired or (), call.store, call.op, call.key, call.actor, proceed)
+
+    # ------------------------------------------------------------------ deciding
+
+    def _decide(self, rules: tuple[_Rule, ...], key: Any, actor: str) -> list[_Rule] | None:
+        """The faults that fire on this call. Every matching, active fault counts the call
+        (and draws from its generator) whether or not an earlier one fires, so one fault's
+        decisions never depend on another's."""
+        fired: list[_Rule] | None = None
+        now = -1.0
+        for rule in rules:
+            if rule.key_match is not None and (not isinstance(key, str) or rule.key_match(key) is None):
+                continue
+            if rule.actor_match is not None and rule.actor_match(actor) is None:
+                continue
+            if rule.active is not None:
+                if now < 0:
+                    now = self.clock.peek()
+                if not rule.active.is_active(now):
+                    continue
+            if rule.hit():
+                if fired is None:
+                    fired = [rule]
+                else:
+                    fired.append(rule)
+        return fired
+
+    # ------------------------------------------------------------------ acting
+
+    async def _apply(
+        self, fired: Sequence[_Rule], store: str, op: str, key: Any, actor: str, proceed: Proceed
+    ) -> Any:
+        """Run the fired faults' ``before`` parts in declaration order, the call, then their
+        ``after`` parts. A raising fault ends the sequence."""
+        gated = self._gated
+        if gated:
+            await self._wait_gates(actor)
+        for rule in fired:
+            spec = rule.spec
+            kind = rule.kind
+            if kind == "latency":
+                if spec.when in ("before", "both"):
+                    await self._latency(rule, store, op, key, actor, "before")
+            elif kind == "error-before":
+                self._emit(rule, store, op, key, actor, when="before")
+                raise Unavailable(spec.message or f"injected fault {rule.index}: {store}.{op} refused", store=store)
+            elif kind == "crash":
+                if spec.when == "before":
+                    self._emit(rule, store, op, key, actor, when="before")
+                    raise ServerCrash(store, op, rule.index)
+            elif kind in ("stall", "pause") and spec.when == "before":
+                await self._hold(rule, store, op, key, actor, "before")
+        result = await proceed()
+        for rule in fired:
+            spec = rule.spec
+            kind = rule.kind
+            if kind == "latency":
+                if spec.when in ("after", "both"):
+                    await self._latency(rule, store, op, key, actor, "after")
+            elif kind == "error-after":
+                self._emit(rule, store, op, key, actor, when="after", error=spec.error)
+                if spec.error == "timeout":
+                    raise Timeout(spec.message or f"injected fault {rule.index}: {store}.{op} timed out", store=store)
+                raise ConnectionLost(
+                    spec.message or f"injected fault {rule.index}: {store}.{op} lost its response", store=store
+                )
+            elif kind == "crash":
+                if spec.when == "after":
+                    self._emit(rule, store, op, key, actor, when="after")
+                    raise ServerCrash(store, op, rule.index)
+            elif kind in ("stall", "pause") and spec.when == "after":
+                await self._hold(rule, store, op, key, actor, "after")
+        if gated:
+            await self._wait_gates(actor)
+        return result
+
+    async def _latency(self, rule: _Rule, store: str, op: str, key: Any, actor: str, when: str) -> None:
+        seconds = rule.delay(rule.spec.delay)
+        self._emit(rule, store, op, key, actor, when=when, delay=round(seconds, 9))
+        await self.clock.sleep(seconds)
+
+    async def _hold(self, rule: _Rule, store: str, op: str, key: Any, actor: str, when: str) -> None:
+        """A stall (the call hangs) or a pause (the whole server stops: its other calls wait
+        too) for the fault's duration, or until healed, or until the operation is cancelled."""
+        duration = rule.spec.duration
+        value = self._value(rule, store, op, key, actor, when=when, duration=duration)
+        hold = _Hold(rule.kind, value)
+        gate = self._own_gate(actor) if rule.kind == "pause" else None
+        self._holds.add(hold)
+        self._emit_value(rule.kind, {**value, "phase": "start"}, True)
+        if gate is not None:
+            gate.hold()
+        reason = "elapsed"
+        try:
+            if duration is None:
+                await hold.healed
+            else:
+                sleeper = asyncio.ensure_future(self.clock.sleep(duration))
+                try:
+                    await asyncio.wait((sleeper, hold.healed), return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    sleeper.cancel()
+        except asyncio.CancelledError:
+            reason = "cancelled"
+            raise
+        finally:
+            if gate is not None:
+                gate.release()
+            self._holds.discard(hold)
+            if not hold.ended:
+                hold.ended = True
+                self._emit_value(rule.kind, {**value, "phase": "end", "reason": reason}, False)
+
+    def _own_gate(self, actor: str) -> _Gate:
+        gate = self._own_gates.get(actor)
+        if gate is None:
+            gate = self._own_gates[actor] = _Gate()
+            self._actor_gates.pop(actor, None)
+        return gate
+
+    async def _wait_gates(self, actor: str) -> None:
+        """Wait while ``actor`` is paused (by any pause that names it)."""
+        gates = self._actor_gates.get(actor)
+        if gates is None:
+            gates = tuple(gate for rule, gate in self.window_pauses if rule.actor_match and rule.actor_match(actor))
+            own = self._own_gates.get(actor)
+            if own is not None:
+                gates = (*gates, own)
+            self._actor_gates[actor] = gates
+        while not self._healed:
+            for gate in gates:
+                if gate.holds:
+                    await gate.open.wait()
+                    break
+            else:
+                return
+
+    # ------------------------------------------------------------------ events
+
+    def _value(self, rule: _Rule, store: str, op: str, key: Any, actor: str, **extra: Any) -> dict[str, Any]:
+        value = {"fault": rule.index, "store": store, "op": op, "key": key, "actor": actor,
+                 "clock": round(self.clock.peek(), 6)}
+        value.update(extra)
+        return value
+
+    def _emit(self, rule: _Rule, store: str, op: str, key: Any, actor: str, **extra: Any) -> None:
+        self._emit_value(rule.kind, self._value(rule, store, op, key, actor, **extra), True)
+
+    def _emit_value(self, f: str, value: dict[str, Any], injected: bool) -> None:
+        """Write one nemesis event (nothing once the layer is closed: the history is)."""
+        if self._closed:
+            return
+        if injected:
+            self.injected += 1
+        event = {"process": NEMESIS, "type": "info", "f": f, "value": value}
+        if self._record is None:
+            self.events.append(event)
+        else:
+            self._record(event, injected)
+
+    def emitter(self) -> Callable[[str, dict[str, Any], bool], None]:
+        """The event sink for the network proxies."""
+        return self._emit_value
+
+    # ------------------------------------------------------------------ schedules
+
+    async def start(self, stores: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+        """Start what runs by itself: the window pauses' schedules and, for network faults,
+        one proxy per targeted store. Returns store name -> settings pointed at its proxy
+        (``stores`` maps names to specs with ``settings``; the specs are not changed)."""
+        for rule, gate in self.window_pauses:
+            self._tasks.append(asyncio.create_task(self._pause_window(rule, gate), name=f"fault-{rule.index}"))
+        if not self.network:
+            return {}
+        from .network import start_proxies
+
+        proxies, settings = await start_proxies(self.network, stores or {}, self.seed, self.clock, self._emit_value)
+        self._proxies = proxies
+        return settings
+
+    async def _pause_window(self, rule: _Rule, gate: _Gate) -> None:
+        """Pause the servers matching ``actor`` during each active phase of the window."""
+        active = rule.active
+        assert active is not None
+        after = -1.0
+        while (phase := active.next_phase(after)) is not None:
+            begin, end = phase
+            now = self.clock.peek()
+            if begin > now:
+                await self.clock.sleep(begin - now)
+            value = {"fault": rule.index, "actor": rule.spec.actor, "clock": round(self.clock.peek(), 6),
+                     "until": end}
+            gate.hold()
+            self._open_windows[rule.index] = value
+            self._emit_value("pause", {**value, "phase": "start"}, True)
+            if end is None:
+                await asyncio.Event().wait()  # until healed (the task is cancelled)
+            now = self.clock.peek()
+            if end is not None and end > now:
+                await self.clock.sleep(end - now)
+            gate.release()
+            self._open_windows.pop(rule.index, None)
+            self._emit_value("pause", {**value, "phase": "end", "clock": round(self.clock.peek(), 6),
+                                       "reason": "elapsed"}, False)
+            after = end if end is not None else float("inf")
+
+    # ------------------------------------------------------------------ healing
+
+    @property
+    def healed(self) -> bool:
+        return self._healed
+
+    def heal(self) -> None:
+        """Remove every fault now: nothing fires any more, stalls and pauses end (each with
+        its ``end`` event), network toxics stop. Synchronous and idempotent, so it can run
+        from a signal handler and from every exit path of the runner."""
+        if self._healed:
+            return
+        self._healed = True
+        for task in self._tasks:
+            task.cancel()
+        for _index, value in sorted(self._open_windows.items()):
+            self._emit_value("pause", {**value, "phase": "end", "clock": round(self.clock.peek(), 6),
+                                       "reason": "healed"}, False)
+        self._open_windows.clear()
+        for _, gate in self.window_pauses:
+            gate.force_open()
+        for gate in self._own_gates.values():
+            gate.force_open()
+        for hold in sorted(self._holds, key=lambda h: h.value["fault"]):
+            hold.ended = True
+            self._emit_value(hold.kind, {**hold.value, "phase": "end", "reason": "healed"}, False)
+            if not hold.healed.done():
+                hold.healed.set_result(None)
+        self._holds.clear()
+        for proxy in self._proxies:
+            proxy.heal()
+
+    async def aclose(self) -> None:
+        """Heal, stop the schedules and close the proxies. After this no event is written."""
+        self.heal()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        for proxy in self._proxies:
+            with contextlib.suppress(Exception):
+                await proxy.close()
+        self._closed = True
+
+    @property
+    def proxies(self) -> list[Any]:
+        return list(self._proxies)
+
+
+class FaultyStore:
+    """A store seen through the fault layer: primitives that faults may hit are intercepted,
+    the others are the adapter's own bound methods (no cost at all)."""
+
+    def __init__(self, layer: FaultLayer, name: str, store: Any) -> None:
+        self.name = name
+        self.store = store
+        self.kind = getattr(store, "kind", "?")
+        for op in OPS:
+            fn = getattr(store, op, None)
+            if fn is not None:
+                setattr(self, op, layer.intercepted(name, op, fn))
+
+    async def open(self) -> None:
+        await self.store.open()
+
+    async def close(self) -> None:
+        await self.store.close()
+
+    def __getattr__(self, attr: str) -> Any:
+        # Only reached for attributes not set above: the adapter's own extras (namespace...).
+        return getattr(self.__dict__["store"], attr)
+
+
+__all__ = ["NEMESIS", "FaultLayer", "FaultyStore", "Record", "ServerCrash"]
