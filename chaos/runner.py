@@ -109,8 +109,14 @@ class Runner:
         seed: int | None = None,
         interceptor: Interceptor | None = None,
         on_progress: Callable[[Stats], None] | None = None,
+        report: bool = True,
+        junit: Path | None = None,
     ) -> None:
         self.loaded = loaded
+        self.report = report
+        """Write report.html into the run directory (junit.xml is always written)."""
+        self.junit = junit
+        """A second place for junit.xml (``chaos run --junit PATH``)."""
         self.experiment = loaded.experiment
         self.secrets: Secrets = loaded.secrets
         chosen = seed if seed is not None else self.experiment.seed
@@ -177,7 +183,26 @@ class Runner:
             wall_seconds=time.monotonic() - wall_start,
         )
         self.rundir.write_results(result.to_dict(), self.secrets)
+        self._write_artifacts(result)
         return result
+
+    def _write_artifacts(self, result: RunResult) -> None:
+        """junit.xml (in the run directory, and at ``self.junit``) and report.html. A report
+        that cannot be drawn becomes ``result.extra["report_error"]``, never a lost verdict."""
+        from .junit import junit_xml, write_junit
+        from .report import write_run_report
+
+        assert self.rundir is not None
+        source = self.loaded.source if Path(self.loaded.source).is_file() else str(self.rundir.path / "experiment.yaml")
+        text = junit_xml(result, replay=f"chaos run {source} --seed {self.seed}")
+        write_junit(self.rundir.junit, text, self.secrets)
+        if self.junit is not None:
+            write_junit(self.junit, text, self.secrets)
+        if self.report:
+            try:
+                write_run_report(result, raw_text=self.loaded.raw_text, secrets=self.secrets, source=source)
+            except Exception as exc:  # the verdict and the history stand without a page
+                result.extra["report_error"] = f"{type(exc).__name__}: {exc}"
 
     def interrupt(self) -> None:
         """Stop now (Ctrl-C, SIGTERM): in-flight operations are recorded as ``info``."""

@@ -1,0 +1,182 @@
+"""JUnit XML for CI: one test case per check, the counterexample in the failure.
+
+CI systems (GitHub Actions reporters, GitLab, Jenkins, Buildkite...) read JUnit XML to show
+which tests failed and why. A chaos run becomes one ``<testsuite>`` named after the
+experiment, with one ``<testcase>`` per check. What counts as failure follows the run's exit
+code, not the raw verdict: with ``expect: invalid`` finding the violation is the pass.
+
+- expect valid: a valid check passes, an invalid one is a ``<failure>`` whose message is the
+  reason and whose text is the whole counterexample (``CheckResult.describe()``).
+- expect invalid: when the run found a violation every check passes (the invalid ones say
+  so in ``<system-out>``); when none did, each valid check is a ``<failure>``.
+- unknown (the checker gave up) and interrupted runs are ``<error>``: not a verdict.
+- a run that could not start (bad input, unreachable store) is one ``<error>`` test case.
+
+The output is restricted to what the Jenkins xUnit plugin's ``junit-10.xsd`` allows (the
+tests validate against that schema) and is passed through the run's secrets before it is
+written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import socket
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .checker import CheckResult
+    from .runner import RunResult
+    from .secrets import Secrets
+
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+MESSAGE_LIMIT = 500
+"""Characters of a failure's ``message`` attribute (one line in most CI views); the element's
+text carries everything."""
+
+
+def _clean(text: str) -> str:
+    """XML 1.0 cannot carry control characters at all, escaped or not: show them as ``\\xNN``."""
+    return _INVALID_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _seconds(value: float) -> str:
+    return f"{max(0.0, value):.3f}"
+
+
+def _message(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= MESSAGE_LIMIT else line[: MESSAGE_LIMIT - 1] + "…"
+
+
+def _case_name(index: int, check: CheckResult, total: int) -> str:
+    name = f"linearizability[{check.model}]"
+    return name if total == 1 else f"{index}: {name}"
+
+
+def _testcase(
+    suite: ET.Element, *, name: str, classname: str, seconds: float, outcome: str | None, message: str, text: str
+) -> ET.Element:
+    case = ET.SubElement(suite, "testcase", name=_clean(name), classname=_clean(classname), time=_seconds(seconds))
+    if outcome is not None:
+        element = ET.SubElement(case, outcome, message=_clean(_message(message)), type=_clean(outcome_type(outcome)))
+        element.text = _clean(text)
+    return case
+
+
+def outcome_type(outcome: str) -> str:
+    return "chaos.violation" if outcome == "failure" else "chaos.error"
+
+
+def _suite(root: ET.Element, name: str, properties: dict[str, Any], seconds: float) -> ET.Element:
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        name=_clean(name),
+        tests="0",
+        failures="0",
+        errors="0",
+        skipped="0",
+        time=_seconds(seconds),
+        timestamp=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+        hostname=_clean(socket.gethostname()),
+    )
+    props = ET.SubElement(suite, "properties")
+    for key, value in properties.items():
+        if value is not None:
+            ET.SubElement(props, "property", name=key, value=_clean(str(value)))
+    return suite
+
+
+def _finish(root: ET.Element, suite: ET.Element) -> str:
+    cases = suite.findall("testcase")
+    failures = sum(1 for c in cases if c.find("failure") is not None)
+    errors = sum(1 for c in cases if c.find("error") is not None)
+    suite.set("tests", str(len(cases)))
+    suite.set("failures", str(failures))
+    suite.set("errors", str(errors))
+    root.set("tests", str(len(cases)))
+    root.set("failures", str(failures))
+    root.set("errors", str(errors))
+    root.set("time", suite.get("time", "0"))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def junit_xml(result: RunResult, *, replay: str | None = None) -> str:
+    """The JUnit document of a finished run."""
+    experiment = result.experiment
+    name = experiment.name
+    classname = f"chaos.{name}"
+    replay = replay or f"chaos run {Path(result.run_dir) / 'experiment.yaml'} --seed {result.seed}"
+    root = ET.Element("testsuites", name="chaos")
+    suite = _suite(
+        root,
+        name,
+        {
+            "seed": result.seed,
+            "expect": experiment.expect,
+            "verdict": result.verdict,
+            "exit_code": result.exit_code,
+            "run_dir": str(result.run_dir),
+            "replay": replay,
+            "operations": result.stats.completed,
+        },
+        result.wall_seconds,
+    )
+    found = result.verdict == "invalid"
+    total = len(result.checks)
+    for index, check in enumerate(result.checks):
+        evidence = check.describe() + f"\n\nrun directory: {result.run_dir}\nreplay: {replay}\n"
+        outcome: str | None = None
+        message = ""
+        if result.interrupted:
+            outcome, message = "error", "run interrupted before it ended: the history is partial"
+        elif check.verdict == "unknown":
+            outcome, message = "error", f"checker gave up: {check.reason or 'unknown'}"
+        elif experiment.expect == "valid" and check.verdict == "invalid":
+            outcome = "failure"
+            reason = check.counterexample.reason if check.counterexample else check.reason
+            message = f"not linearizable: {reason or 'violation found'}"
+        elif experiment.expect == "invalid" and not found:
+            outcome, message = "failure", "expected a violation, none was found"
+        case = _testcase(
+            suite,
+            name=_case_name(index, check, total),
+            classname=classname,
+            seconds=check.elapsed,
+            outcome=outcome,
+            message=message,
+            text=evidence,
+        )
+        if outcome is None:
+            out = ET.SubElement(case, "system-out")
+            note = "violation found, as the experiment expects\n" if check.verdict == "invalid" else ""
+            out.text = _clean(note + evidence)
+    if not result.checks:
+        _testcase(suite, name="checks", classname=classname, seconds=0, outcome="error",
+                  message="the experiment ran no check", text="")
+    return _finish(root, suite)
+
+
+def error_xml(name: str, message: str, *, kind: str = "infrastructure", seconds: float = 0.0) -> str:
+    """A run that could not start or finish (bad input, unreachable store): one test case in
+    error, so that CI shows the reason instead of a missing report."""
+    root = ET.Element("testsuites", name="chaos")
+    suite = _suite(root, name, {"error": kind}, seconds)
+    _testcase(suite, name=kind, classname=f"chaos.{name}", seconds=seconds, outcome="error", message=message,
+              text=message)
+    return _finish(root, suite)
+
+
+def write_junit(path: Path | str, text: str, secrets: Secrets | None = None) -> Path:
+    """Write a JUnit document, secrets masked."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(secrets.redact(text) if secrets else text, encoding="utf-8")
+    return path
+
+
+__all__ = ["error_xml", "junit_xml", "write_junit"]
