@@ -28,8 +28,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chaos.checker import check  # noqa: E402
-from chaos.history import Operation  # noqa: E402
+from chaos.checker import check
+from chaos.history import Operation
 
 
 def simulate(

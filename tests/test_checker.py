@@ -261,14 +261,19 @@ def test_unknown_model_lists_known_names() -> None:
 
 
 def hard_history(n: int = 40) -> list[Operation]:
-    """n concurrent writes of values nobody reads, then two reads that disagree: invalid, and
-    the search must try every subset of the writes before it can say so."""
-    ops = [op("write", 100 + i, 100 + i, call=0, ret=1000) for i in range(n)]
-    ops.append(op("write", 1, 1, call=0, ret=1000))
-    ops.append(op("write", 2, 2, call=0, ret=1000))
+    """n concurrent writes, each value read by a concurrent read, then two later reads that
+    disagree: invalid, and the search must try every subset of the writes to say so."""
+    ops = []
+    for i in range(1, n + 1):
+        ops.append(op("write", i, i, call=0, ret=1000))
+        ops.append(op("read", None, i, call=0, ret=1000))
     ops.append(op("read", None, 1, call=1001, ret=1002))
     ops.append(op("read", None, 2, call=1003, ret=1004))
     return H(*ops)
+
+
+def test_hard_history_is_invalid_when_small() -> None:
+    assert check(hard_history(6), "register").verdict == "invalid"
 
 
 def test_time_limit_gives_unknown() -> None:

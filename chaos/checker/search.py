@@ -185,6 +185,19 @@ def search(
     # When every op is pinned, states that no op needs behave alike (only ops legal anywhere
     # are legal in them, with the same results), so the memo treats them as one.
     canonical = pins is not None and not unpinned
+    # Blind writes: ok ops legal anywhere that lead to a state nobody needs. Placed right
+    # before another op legal anywhere that makes a state (an absorber), a blind write changes
+    # nothing; and removing a blind write from a valid order leaves a valid order (the ops after
+    # it ran in a state nobody needs, so they are legal anywhere). So when an absorber is
+    # linearized, every pending blind write goes just before it, with no branching.
+    blind = absorbers = 0
+    if canonical:
+        for i in range(n):
+            mk = nxt[i]
+            if mk is not None and (any_mask >> i) & 1:
+                absorbers |= 1 << i
+                if mk not in needs_mask and (ok_mask >> i) & 1:
+                    blind |= 1 << i
 
     seen: set[tuple[int, Any]] = set()
     path: list[int] = []
@@ -274,7 +287,7 @@ def search(
                         continue
                     tried.add(e)
                 cands.append(i)
-        stack.append([lin, rlin, state, cands, 0, len(path)])
+        stack.append([lin, rlin, state, cands, 0, len(path), cand & blind])
 
         # Take the next untried child of the deepest frame; pop exhausted frames.
         while stack:
@@ -305,6 +318,10 @@ def search(
                             if not legal_now:
                                 continue
                 nl = flin | (1 << i)
+                absorbed = 0
+                if frame[6] and (absorbers >> i) & 1:
+                    absorbed = frame[6] & ~nl
+                    nl |= absorbed
                 if ok_needers and s2 != fstate:
                     # Leaving fstate: dead if a pending ok op needs it and nothing can remake it.
                     nd = ok_needers.get(fstate)
@@ -342,9 +359,15 @@ def search(
             if found:
                 frame[4] = k
                 del path[frame[5]:]
+                rlin = frame[1] | rbit[i]
+                while absorbed:
+                    b = absorbed & -absorbed
+                    absorbed ^= b
+                    j = b.bit_length() - 1
+                    path.append(j)
+                    rlin |= rbit[j]
                 path.append(i)
                 lin = nl
-                rlin = frame[1] | rbit[i]
                 state = s2
                 break
             stack.pop()
