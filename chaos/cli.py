@@ -51,8 +51,23 @@ def validate(experiment: Path) -> None:
 @click.argument("experiment", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Run directory to write.")
 @click.option("--seed", type=int, help="Override the experiment's seed.")
-def run(experiment: Path, out: Path | None, seed: int | None) -> None:
+@click.option(
+    "--junit",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the JUnit XML here (it is always written into the run directory).",
+)
+@click.option("--report/--no-report", default=True, show_default=True, help="Write report.html into the run directory.")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Live progress bar. Default: on a terminal; plain lines every few seconds otherwise.",
+)
+def run(
+    experiment: Path, out: Path | None, seed: int | None, junit: Path | None, report: bool, progress: bool | None
+) -> None:
     """Run an experiment, check its history and exit with the verdict."""
+    from .junit import error_xml, write_junit
+    from .progress import RunProgress
     from .runner import InfrastructureError, Runner
     from .summary import print_run
     from .system import SystemLoadError
@@ -60,17 +75,41 @@ def run(experiment: Path, out: Path | None, seed: int | None) -> None:
     try:
         loaded = load(experiment)
     except ExperimentError as exc:
+        if junit is not None:
+            write_junit(junit, error_xml(experiment.stem, str(exc), kind="bad-input"))
         _fail(str(exc), BAD_INPUT)
-    runner = Runner(loaded, out, seed=seed)
-    console.print(f"running {loaded.experiment.name} with seed {runner.seed}")
+    name = loaded.experiment.name
+    runner = Runner(loaded, out, seed=seed, report=report, junit=junit)
+    console.print(f"running {name} with seed {runner.seed}")
     try:
-        result = asyncio.run(runner.run())
-    except InfrastructureError as exc:
-        _fail(f"error: {exc}", UNREACHABLE)
-    except SystemLoadError as exc:
-        _fail(f"error: {exc}", BAD_INPUT)
+        with RunProgress(console, name, live=progress) as shown:
+            runner.on_progress = shown.update
+            result = asyncio.run(runner.run())
+    except (InfrastructureError, SystemLoadError) as exc:
+        code = UNREACHABLE if isinstance(exc, InfrastructureError) else BAD_INPUT
+        text = error_xml(name, f"error: {exc}", kind="infrastructure" if code == UNREACHABLE else "bad-input")
+        for path in (runner.rundir.junit if runner.rundir else None, junit):
+            if path is not None:
+                write_junit(path, text, loaded.secrets)
+        _fail(f"error: {exc}", code)
     print_run(console, result)
     sys.exit(result.exit_code)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of RUN_DIR/report.html."
+)
+def report(run_dir: Path, out: Path | None) -> None:
+    """Regenerate report.html from a stored run (history.jsonl, results.json, experiment.yaml)."""
+    from .report import report_from_run_dir
+
+    try:
+        path = report_from_run_dir(run_dir, out)
+    except (OSError, HistoryError, ValueError) as exc:
+        _fail(f"error: {exc}", BAD_INPUT)
+    console.print(f"report: {path}")
 
 
 @main.command(name="check")
@@ -78,7 +117,9 @@ def run(experiment: Path, out: Path | None, seed: int | None) -> None:
 @click.option("--model", required=True, help="Model name, e.g. cas-register, kv, register, profile.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "edn"]), default="jsonl", show_default=True)
 @click.option("--time-limit", type=float, help="Seconds before the verdict is unknown.")
-def check_command(history: Path, model: str, fmt: str, time_limit: float | None) -> None:
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write an HTML report of the history and the verdict to this file.")
+def check_command(history: Path, model: str, fmt: str, time_limit: float | None, report_path: Path | None) -> None:
     """Re-check a stored history (ours, or a Jepsen EDN history)."""
     from .checker import check, load_history
     from .models import get_model
@@ -89,7 +130,7 @@ def check_command(history: Path, model: str, fmt: str, time_limit: float | None)
     except (KeyError, ValueError) as exc:
         _fail(f"error: {exc.args[0] if exc.args else exc}", BAD_INPUT)
     try:
-        _, operations = load_history(history, fmt)
+        events, operations = load_history(history, fmt)
     except (OSError, HistoryError) as exc:
         _fail(f"error: {exc}", BAD_INPUT)
     try:
@@ -97,4 +138,9 @@ def check_command(history: Path, model: str, fmt: str, time_limit: float | None)
     except ValueError as exc:
         _fail(f"error: {exc}", BAD_INPUT)
     print_checks(console, [result])
+    if report_path is not None:
+        from .report import ReportMeta, write_report
+
+        meta = ReportMeta(title=history.name, source=str(history))
+        console.print(f"report: {write_report(report_path, events, [result.to_dict()], meta, operations=operations)}")
     sys.exit({"valid": 0, "invalid": 1}.get(result.verdict, 2))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -57,3 +58,12 @@ def print_run(console: Console, result: RunResult) -> None:
         outcome = "interrupted"
     console.print(f"verdict: [{style}]{result.verdict}[/] (expected {expect}: {outcome})", highlight=False)
     console.print(f"artifacts: {result.run_dir}", highlight=False)
+    for name in ("report.html", "junit.xml"):
+        if (result.run_dir / name).is_file():
+            console.print(f"  {name}: {result.run_dir / name}", highlight=False, markup=False)
+    if result.extra.get("report_error"):
+        reason = escape(str(result.extra["report_error"]))
+        console.print(f"[yellow]report.html not written:[/] {reason}", highlight=False)
+    if result.exit_code != 0:
+        replay = f"replay: chaos run {result.run_dir / 'experiment.yaml'} --seed {result.seed}"
+        console.print(replay, highlight=False, markup=False)
