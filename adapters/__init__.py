@@ -7,6 +7,7 @@ heavy are imported only when used. Adapters never import the engine (``chaos``).
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any
 
 from .errors import (
@@ -26,18 +27,27 @@ from .protocol import Endpoint, Store
 
 BACKENDS: dict[str, str] = {
     "memory": "adapters.memory:MemoryStore",
+    "postgres": "adapters.postgres:PostgresStore",
+    "s3": "adapters.s3:S3Store",
+    "http": "adapters.http:HttpStore",
 }
-"""Adapter name -> ``module:class``. Each class takes ``(settings, namespace)``."""
+"""Adapter name -> ``module:class``. Each class takes ``(settings, namespace)``, and may take a
+keyword-only ``concurrency`` (the experiment's worker count) to size its connection pool."""
 
 
-def create(adapter: str, settings: dict[str, Any] | None = None, namespace: str = "") -> Store | Endpoint:
-    """Build the adapter called ``adapter`` (not yet opened)."""
+def create(
+    adapter: str, settings: dict[str, Any] | None = None, namespace: str = "", *, concurrency: int | None = None
+) -> Store | Endpoint:
+    """Build the adapter called ``adapter`` (not yet opened). ``concurrency`` is passed on to
+    backends whose constructor accepts it (those with a connection pool)."""
     try:
         target = BACKENDS[adapter]
     except KeyError:
         raise ConfigError(f"unknown adapter {adapter!r}; known: {', '.join(sorted(BACKENDS))}") from None
     module_name, _, attr = target.partition(":")
     cls = getattr(importlib.import_module(module_name), attr)
+    if concurrency is not None and "concurrency" in inspect.signature(cls).parameters:
+        return cls(settings or {}, namespace, concurrency=concurrency)
     return cls(settings or {}, namespace)
 
 

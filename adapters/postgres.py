@@ -1,0 +1,333 @@
+"""PostgreSQL store (asyncpg): one table per run, every primitive one statement.
+
+Each run gets its own table, named after the run's namespace (``chaos_<namespace>``, made a
+valid identifier and quoted), created by :meth:`PostgresStore.open` and dropped by
+:meth:`PostgresStore.close` unless ``keep: true``. Keys are ``text COLLATE "C"`` (so ``list``
+orders them by their bytes, as every adapter does) and values ``bytea``.
+
+Each primitive is a single autocommit statement, so PostgreSQL's own atomicity is what a run
+tests; in particular compare-and-set never reads and then writes:
+
+* ``cas(k, None, new)``: ``INSERT ... ON CONFLICT DO NOTHING``, swapped iff a row was inserted;
+* ``cas(k, old, new)``: ``UPDATE ... WHERE key = k AND value = old``, swapped iff a row was
+  updated. Under READ COMMITTED a concurrent writer's row lock makes PostgreSQL re-check the
+  ``WHERE`` against the newest row version, so two such statements cannot both win.
+
+Settings (besides ``keep``, ``reuse``, ``connect_timeout``, ``retry``)::
+
+    dsn: postgresql://user@host:5432/db   # required; its password never reaches a message
+    table: my_table          # instead of the per-run name (then the run owns that table)
+    pool_size: 16            # connections; defaults to the experiment's concurrency, at most 64
+    min_size: 4              # or size the pool by hand (min defaults to max: every connection
+    max_size: 16             #   is made at open, not in the middle of a run)
+    isolation: serializable  # read_committed (server default) | repeatable_read | serializable
+    statement_timeout: 2s    # server-side: the statement is cancelled (definite failure)
+    command_timeout: 5s      # client-side: no answer in time (unknown outcome)
+
+Errors, by what they prove: a failure to get a connection (nothing was sent) is
+:class:`~adapters.errors.Unavailable`; an error the server answered with (constraint
+violation, serialization failure, statement timeout) is :class:`~adapters.errors.Rejected`,
+since an autocommit statement that errors is rolled back; a connection lost mid-statement
+(SQLSTATE class 08, administrator shutdown, socket errors) is
+:class:`~adapters.errors.ConnectionLost` and a client-side timeout
+:class:`~adapters.errors.Timeout`: the statement may have committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import re
+import socket
+from typing import Any, Literal
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import asyncpg
+from pydantic import Field, model_validator
+
+from .errors import (
+    AdapterError,
+    ConfigError,
+    ConnectError,
+    ConnectionLost,
+    NamespaceNotEmpty,
+    Rejected,
+    Timeout,
+    Unavailable,
+)
+from .retry import READS, Retrier, install, transient
+from .settings import CommonSettings, Duration, validate_settings
+
+DEFAULT_POOL_SIZE = 10
+"""Connections when neither the settings nor the engine give a concurrency."""
+MAX_DEFAULT_POOL_SIZE = 64
+"""Largest pool sized from concurrency alone: PostgreSQL's default ``max_connections`` is 100
+and the server is usually shared. Ask for more with ``pool_size``."""
+
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "53300", "57014"})
+"""Serialization failure, deadlock, lock not available, too many connections, statement
+timeout: the statement was rolled back and may well succeed if tried again."""
+_LOST_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+"""Administrator or crash shutdown: the connection died around the statement."""
+
+_ISOLATION = {
+    "read_committed": "read committed",
+    "repeatable_read": "repeatable read",
+    "serializable": "serializable",
+}
+
+
+class PostgresSettings(CommonSettings):
+    """The ``settings:`` of a postgres store."""
+
+    dsn: str
+    table: str | None = Field(None, min_length=1, max_length=63)
+    pool_size: int | None = Field(None, ge=1, le=1000)
+    min_size: int | None = Field(None, ge=0, le=1000)
+    max_size: int | None = Field(None, ge=1, le=1000)
+    isolation: Literal["read_committed", "repeatable_read", "serializable"] | None = None
+    statement_timeout: Duration | None = Field(None, gt=0)
+    command_timeout: Duration | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _sizes(self) -> PostgresSettings:
+        if self.min_size is not None and self.max_size is not None and self.min_size > self.max_size:
+            raise ValueError("min_size cannot exceed max_size")
+        return self
+
+
+def table_name(namespace: str) -> str:
+    """A valid, unquoted-safe PostgreSQL identifier for a run's namespace.
+
+    Lower-case letters, digits and ``_`` only, at most 63 bytes; a short hash of the original
+    namespace keeps two namespaces that differ only in dropped characters apart."""
+    cleaned = re.sub(r"[^a-z0-9_]+", "_", namespace.lower()).strip("_") or "run"
+    digest = hashlib.sha1(namespace.encode()).hexdigest()[:8]
+    return f"chaos_{cleaned[:48]}_{digest}"
+
+
+def quote_ident(name: str) -> str:
+    """``name`` as a quoted identifier (inner quotes doubled)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def dsn_address(dsn: str) -> str:
+    """``host:port`` of a DSN, for messages: never the user, password or options."""
+    try:
+        parts = urlsplit(dsn)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError
+        query = parse_qs(parts.query)
+        host = parts.hostname or (query.get("host") or ["localhost"])[0]
+        port = parts.port or int((query.get("port") or ["5432"])[0])
+    except ValueError:
+        raise ConfigError("postgres settings: dsn: expected postgresql://[user@]host[:port]/database") from None
+    if "," in host:  # several hosts: name them all, still without credentials
+        return unquote(host)
+    return f"{unquote(host)}:{port}"
+
+
+async def _no_reset(connection: asyncpg.Connection) -> None:
+    """Pool ``reset`` hook that sends nothing: asyncpg's default sends ``RESET ALL`` and friends
+    on every release, a second round trip per primitive. Our statements leave no session state
+    behind (no transaction left open, no ``SET``, no ``LISTEN``), and asyncpg itself still
+    rolls back a transaction that a cancelled statement left open."""
+
+
+def _status_count(status: str) -> int:
+    """The row count at the end of a command tag such as ``INSERT 0 1`` or ``UPDATE 1``."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+def _connect_reason(exc: BaseException) -> str:
+    """One line saying why a connection failed, from the exception's type and the server's own
+    message (the server's messages never contain the password)."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, socket.gaierror):
+        return "unknown host"
+    if isinstance(exc, asyncpg.PostgresError):
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    if isinstance(exc, asyncpg.InterfaceError | ValueError):
+        return "the DSN is not valid"
+    return type(exc).__name__
+
+
+class PostgresStore:
+    """The :class:`~adapters.protocol.Store` protocol over one table of a PostgreSQL database."""
+
+    kind = "postgres"
+
+    def __init__(self, settings: dict[str, Any] | None = None, namespace: str = "", *, concurrency: int | None = None):
+        self.settings = validate_settings(PostgresSettings, settings, "postgres")
+        self.namespace = namespace
+        self.address = dsn_address(self.settings.dsn)
+        self.table = self.settings.table or table_name(namespace)
+        self.max_size = (
+            self.settings.max_size
+            or self.settings.pool_size
+            or min(concurrency or DEFAULT_POOL_SIZE, MAX_DEFAULT_POOL_SIZE)
+        )
+        self.min_size = self.max_size if self.settings.min_size is None else min(self.settings.min_size, self.max_size)
+        self._pool: asyncpg.Pool | None = None
+        self._owned = False
+        """Whether close() may drop the table: only once open() has accepted it."""
+        t = quote_ident(self.table)
+        self._sql_create = f'CREATE TABLE IF NOT EXISTS {t} (key text COLLATE "C" PRIMARY KEY, value bytea NOT NULL)'
+        self._sql_probe = f"SELECT key, value FROM {t} LIMIT 1"
+        self._sql_get = f"SELECT value FROM {t} WHERE key = $1"
+        self._sql_put = (
+            f"INSERT INTO {t} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+        )
+        self._sql_delete = f"DELETE FROM {t} WHERE key = $1"
+        self._sql_insert = f"INSERT INTO {t} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"
+        self._sql_swap = f"UPDATE {t} SET value = $3 WHERE key = $1 AND value = $2"
+        self._sql_list_all = f'SELECT key FROM {t} ORDER BY key COLLATE "C"'
+        self._sql_list = f"SELECT key FROM {t} WHERE key LIKE $1 ESCAPE '\\' ORDER BY key COLLATE \"C\""
+        self._sql_drop = f"DROP TABLE IF EXISTS {t}"
+        self.retrier = None if self.settings.retry is None else Retrier(self.settings.retry)
+        install(self, self.retrier, {op: op in READS for op in ("get", "put", "delete", "cas", "list")})
+
+    @property
+    def retries(self) -> int:
+        """Retries made so far under the store's retry policy."""
+        return 0 if self.retrier is None else self.retrier.retries
+
+    def _where(self) -> str:
+        return f"postgres at {self.address}"
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def open(self) -> None:
+        """Connect the pool, create the run's table, refuse one that already holds data."""
+        timeout = self.settings.connect_timeout
+        server_settings: dict[str, str] = {"application_name": "asyncchaos"}
+        if self.settings.isolation is not None:
+            server_settings["default_transaction_isolation"] = _ISOLATION[self.settings.isolation]
+        if self.settings.statement_timeout is not None:
+            server_settings["statement_timeout"] = str(max(1, round(self.settings.statement_timeout * 1000)))
+        try:
+            async with asyncio.timeout(timeout):
+                self._pool = await asyncpg.create_pool(
+                    self.settings.dsn,
+                    min_size=self.min_size,
+                    max_size=self.max_size,
+                    command_timeout=self.settings.command_timeout,
+                    server_settings=server_settings,
+                    reset=_no_reset,
+                    timeout=timeout,
+                )
+                await self._prepare_table()
+        except TimeoutError:
+            await self._abandon()
+            raise ConnectError(f"{self._where()}: no connection within {timeout:g}s", store=self.kind) from None
+        except AdapterError:
+            await self._abandon()
+            raise
+        except Exception as exc:
+            await self._abandon()
+            raise ConnectError(f"{self._where()}: {_connect_reason(exc)}", store=self.kind) from None
+
+    async def _prepare_table(self) -> None:
+        assert self._pool is not None
+        async with self._pool.acquire() as con:
+            await con.execute(self._sql_create)
+            try:
+                row = await con.fetchrow(self._sql_probe)
+            except asyncpg.UndefinedColumnError:
+                raise ConnectError(
+                    f"{self._where()}: table {self.table} exists without columns key text, value bytea",
+                    store=self.kind,
+                ) from None
+        if row is not None and not self.settings.reuse:
+            raise NamespaceNotEmpty(
+                f"{self._where()}: table {self.table} already holds data (set reuse: true to use it anyway)",
+                store=self.kind,
+            )
+        self._owned = True
+
+    async def _abandon(self) -> None:
+        """Drop the half-made pool after a failed open, without touching any table."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.terminate()
+
+    async def close(self) -> None:
+        """Drop the run's table (unless ``keep``) and close every connection."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        try:
+            if self._owned and not self.settings.keep:
+                async with asyncio.timeout(self.settings.connect_timeout):
+                    await pool.execute(self._sql_drop)
+        finally:
+            self._owned = False
+            try:
+                async with asyncio.timeout(self.settings.connect_timeout):
+                    await pool.close()
+            except (Exception, asyncio.CancelledError):
+                pool.terminate()
+                raise
+
+    # ------------------------------------------------------------------ primitives
+
+    async def _run(self, method: str, sql: str, *args: Any) -> Any:
+        """Run one statement on a pooled connection, mapping errors by what they prove."""
+        pool = self._pool
+        if pool is None:
+            raise Unavailable(f"{self._where()}: store is not open", store=self.kind)
+        try:
+            con = await pool.acquire()
+        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError, TimeoutError) as exc:
+            raise transient(
+                Unavailable(f"{self._where()}: no connection: {_connect_reason(exc)}", store=self.kind)
+            ) from None
+        try:
+            return await getattr(con, method)(sql, *args)
+        except asyncpg.PostgresError as exc:
+            raise self._statement_error(exc) from None
+        except TimeoutError:
+            raise Timeout(
+                f"{self._where()}: no answer within {self.settings.command_timeout:g}s", store=self.kind
+            ) from None
+        except (OSError, asyncpg.InterfaceError) as exc:
+            raise ConnectionLost(f"{self._where()}: connection lost: {type(exc).__name__}", store=self.kind) from None
+        finally:
+            with contextlib.suppress(Exception):
+                await pool.release(con)
+
+    def _statement_error(self, exc: asyncpg.PostgresError) -> AdapterError:
+        state = exc.sqlstate or ""
+        text = (str(exc).splitlines() or [type(exc).__name__])[0]
+        if state.startswith("08") or state in _LOST_SQLSTATES:
+            return ConnectionLost(f"{self._where()}: connection lost: {text}", store=self.kind)
+        error = Rejected(f"{self._where()}: {text} (SQLSTATE {state})", store=self.kind)
+        return transient(error) if state in _TRANSIENT_SQLSTATES else error
+
+    async def get(self, key: str) -> bytes | None:
+        return await self._run("fetchval", self._sql_get, key)
+
+    async def put(self, key: str, value: bytes) -> None:
+        await self._run("execute", self._sql_put, key, value)
+
+    async def delete(self, key: str) -> None:
+        await self._run("execute", self._sql_delete, key)
+
+    async def cas(self, key: str, expected: bytes | None, new: bytes) -> bool:
+        if expected is None:
+            status = await self._run("execute", self._sql_insert, key, new)
+        else:
+            status = await self._run("execute", self._sql_swap, key, expected, new)
+        return _status_count(status) == 1
+
+    async def list(self, prefix: str = "") -> list[str]:
+        if not prefix:
+            rows = await self._run("fetch", self._sql_list_all)
+        else:
+            pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            rows = await self._run("fetch", self._sql_list, pattern)
+        return [row[0] for row in rows]

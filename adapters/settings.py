@@ -1,0 +1,101 @@
+"""Settings shared by the real adapters, and how their problems are reported.
+
+Every backend validates its ``settings:`` mapping with a pydantic model derived from
+:class:`CommonSettings`, so that the options every store has (``keep``, ``reuse``,
+``connect_timeout``, ``retry``) are spelled and checked the same way everywhere. A bad setting
+is a :class:`~adapters.errors.ConfigError` whose message is one line naming the setting and the
+problem, but never the value: values may come from ``${ENV}`` interpolation and be secrets.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError
+
+_DURATION = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h)?\s*$")
+_UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a number or a string such as ``500ms``, ``5s`` or ``2m``.
+
+    The engine has its own parser; adapters never import the engine, so this small copy
+    keeps the same spelling for adapter settings."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 5s or 500ms")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        seconds = float(match["n"]) * _UNITS[match["unit"]]
+    else:
+        raise ValueError("expected a duration such as 5s or 500ms")
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+"""Seconds, as a number or a string with a unit (``ms``, ``s``, ``m``, ``h``)."""
+
+
+class RetryPolicy(BaseModel):
+    """``retry:`` in a store's settings: how often a failed primitive is tried again.
+
+    Only errors that are safe to retry are retried (see :mod:`adapters.retry`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    attempts: int = Field(3, ge=1, le=100)
+    """Total tries, the first included."""
+    backoff: Duration = 0.05
+    """Wait before the first retry; each later wait is ``multiplier`` times longer."""
+    multiplier: float = Field(2.0, ge=1.0)
+    max_backoff: Duration = 1.0
+    """No wait is longer than this."""
+    jitter: bool = True
+    """Add up to one ``backoff`` of random wait, so that workers that failed together do not
+    retry in lockstep."""
+    indefinite_reads: bool = True
+    """Also retry reads (``get``, ``list``, http operations marked idempotent) whose outcome
+    was unknown. Writes are never retried after an indefinite error."""
+
+
+class CommonSettings(BaseModel):
+    """Options every real adapter takes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    keep: bool = False
+    """Leave the run's data (table, objects) in place at close, for inspection."""
+    reuse: bool = False
+    """Open even if the run's namespace already holds data (otherwise ``NamespaceNotEmpty``)."""
+    connect_timeout: float = Field(10.0, gt=0)
+    """Seconds ``open()`` may take before it fails with ``ConnectError``. A plain number,
+    because the runner reads it too."""
+    retry: RetryPolicy | None = None
+    """Retry policy; no retries when omitted."""
+
+
+Settings = TypeVar("Settings", bound=BaseModel)
+
+
+def validate_settings(model: type[Settings], settings: dict[str, Any] | None, kind: str) -> Settings:
+    """``settings`` validated against ``model``, or a one-line :class:`ConfigError` listing every
+    problem by setting name (pydantic's own text quotes the input, which may be a secret)."""
+    try:
+        return model.model_validate(settings or {})
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False, include_input=False):
+            where = ".".join(str(p) for p in error["loc"]) or "settings"
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown setting"
+            elif error["type"] == "missing":
+                message = "required setting is missing"
+            problems.append(f"{where}: {message}")
+        raise ConfigError(f"{kind} settings: {'; '.join(problems)}") from None
