@@ -160,13 +160,14 @@ def run_shape(name: str, quick: bool, seed: int, repeat: int) -> dict[str, Any]:
         verdicts[result.verdict] += 1
         n_ops_total = len(ops)
         extra["partitions"] = result.partitions
-    elif name == "kv-2000-invalid":
+    elif name in ("kv-2000-invalid", "register-2000-invalid"):
         count = 3 if quick else 10
         sizes = []
         for _ in range(count):
-            ops = simulate(rng, 2000, 50, 0.05, 10)
+            keys = 10 if name == "kv-2000-invalid" else None
+            ops = simulate(rng, 2000, 50, 0.05, keys)
             corrupt(rng, ops)
-            elapsed, result = timed(ops, "kv", repeat)
+            elapsed, result = timed(ops, "kv" if keys else "cas-register", repeat)
             times.append(elapsed)
             verdicts[result.verdict] += 1
             n_ops_total += len(ops)
@@ -194,6 +195,8 @@ SHAPES = [
     ("register-2000", "cas-register, 2,000 ops, 20 processes, 2% info; 1 in 2 corrupted", "<= 500 ms each"),
     ("kv-100k", "kv, 100,000 ops over 1,000 keys, 100 processes, 5% info", "<= 10 s, <= 1 GB"),
     ("kv-2000-invalid", "kv, 2,000 ops over 10 keys, 50 processes, 5% info, one stale read",
+     "<= 1 s and <= 500 MB, counterexample"),
+    ("register-2000-invalid", "cas-register, 2,000 ops on ONE key, 50 processes, 5% info, one stale read",
      "<= 1 s and <= 500 MB, counterexample"),
 ]
 
