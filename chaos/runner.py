@@ -253,7 +253,12 @@ class Runner:
         try:
             for name, spec in self.experiment.stores.items():
                 try:
-                    store = create(spec.adapter, overrides.get(name, spec.settings), self._namespace())
+                    store = create(
+                        spec.adapter,
+                        overrides.get(name, spec.settings),
+                        self._namespace(),
+                        concurrency=self.experiment.concurrency,
+                    )
                 except AdapterError as exc:
                     raise InfrastructureError(f"store {name!r}: {self._clean(str(exc))}") from None
                 timeout = float(spec.settings.get("connect_timeout", CONNECT_TIMEOUT))
