@@ -1,0 +1,1 @@
+"""Adapter tests: one conformance suite over every backend, bad input, experiments."""
