@@ -15,13 +15,13 @@ import click
 from rich.console import Console
 
 from . import __version__
-from .experiment import ExperimentError, load
+from .experiment import ExperimentError, LoadedExperiment, load
 from .history import HistoryError
 
 BAD_INPUT = 3
 UNREACHABLE = 4
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False)
 
 
@@ -79,6 +79,8 @@ def run(
             write_junit(junit, error_xml(experiment.stem, str(exc), kind="bad-input"))
         _fail(str(exc), BAD_INPUT)
     name = loaded.experiment.name
+    if loaded.experiment.mode == "explore":
+        _explore(loaded, out, seed, junit)
     runner = Runner(loaded, out, seed=seed, report=report, junit=junit)
     console.print(f"running {name} with seed {runner.seed}")
     try:
@@ -94,6 +96,39 @@ def run(
         _fail(f"error: {exc}", code)
     print_run(console, result)
     sys.exit(result.exit_code)
+
+
+def _explore(loaded: LoadedExperiment, out: Path | None, seed: int | None, junit: Path | None) -> None:
+    from .explore import run_exploration
+    from .summary import print_exploration
+    from .system import SystemLoadError
+
+    console.print(f"exploring {loaded.experiment.name} ({loaded.experiment.explore.strategy})")
+    try:
+        result = run_exploration(loaded, out, seed, junit)
+    except SystemLoadError as exc:
+        _fail(f"error: {exc}", BAD_INPUT)
+    print_exploration(console, result)
+    sys.exit(result.exit_code)
+
+
+@main.command()
+@click.argument("replay_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Run directory to write.")
+def replay(replay_file: Path, out: Path | None) -> None:
+    """Re-execute a replay file from an exploration exactly; exit 1 if it shows a violation."""
+    from .explore import replay_file as run_replay
+    from .explore import trace_lines
+    from .summary import print_checks
+
+    try:
+        execution, result, run_dir = run_replay(replay_file, out)
+    except (OSError, HistoryError, ExperimentError) as exc:
+        _fail(f"error: {exc}", BAD_INPUT)
+    console.print("\n".join(trace_lines(execution)), markup=False)
+    print_checks(console, [result])
+    console.print(f"history: {run_dir / 'history.jsonl'}")
+    sys.exit({"valid": 0, "invalid": 1}.get(result.verdict, 2))
 
 
 @main.command()

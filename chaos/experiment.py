@@ -143,6 +143,34 @@ class CheckSpec(Strict):
     memory_limit: Size | None = Field(None, gt=0)
 
 
+class ExploreSpec(Strict):
+    """``mode: explore``: drive the system with the controlled scheduler on in-memory stores
+    instead of running workers against real time (see :mod:`chaos.explore`)."""
+
+    strategy: Literal["exhaustive", "random", "pct"] = "exhaustive"
+    max_operations: int = Field(3, ge=1, le=12)
+    """Operations per execution (exhaustive: every count from 1 up to this)."""
+    operations: list[str] | None = None
+    """Operation names to explore; the workload mix's when omitted."""
+    crashes: int = Field(1, ge=0, le=8)
+    """Crashes one execution may contain (each before or after a store call)."""
+    pauses: list[Duration] = Field(default_factory=list)
+    """Durations a server may pause for, at any store call."""
+    max_pauses: int = Field(1, ge=0, le=8)
+    idle: list[Duration] = Field(default_factory=list)
+    """Think times a server may wait before a request."""
+    max_idle: int = Field(2, ge=0, le=8)
+    executions: int = Field(200_000, ge=1)
+    """Budget of executions (random and pct stop at the first violation or here)."""
+    max_steps: int = Field(400, ge=10)
+    time_limit: Duration = Field(120.0, gt=0)
+    depth: int = Field(3, ge=0, le=20)
+    """PCT: number of priority change points."""
+    fault_rate: float = Field(0.1, ge=0, le=1)
+    """random / pct: chance that a step where a fault is possible gets one."""
+    shrink: bool = True
+
+
 class Experiment(Strict):
     """A whole experiment file."""
 
@@ -165,6 +193,8 @@ class Experiment(Strict):
     faults: list[FaultSpec] = Field(default_factory=list)
     checks: list[CheckSpec] = Field(min_length=1)
     expect: Literal["valid", "invalid"] = "valid"
+    mode: Literal["run", "explore"] = "run"
+    explore: ExploreSpec = Field(default_factory=ExploreSpec)
 
     @field_validator("system", mode="before")
     @classmethod
@@ -173,8 +203,12 @@ class Experiment(Strict):
 
     @model_validator(mode="after")
     def _cross_references(self) -> Experiment:
-        if self.duration is None and self.operations is None:
+        if self.mode == "run" and self.duration is None and self.operations is None:
             raise ValueError("set duration, operations, or both, so that the run ends")
+        if self.mode == "explore":
+            real = [n for n, s in self.stores.items() if s.adapter != "memory"]
+            if real:
+                raise ValueError(f"mode: explore drives in-memory stores only; stores {', '.join(real)} are not memory")
         if not self.stores:
             raise ValueError("stores: at least one store is needed")
         for role, store in self.system.stores.items():

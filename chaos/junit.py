@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .checker import CheckResult
+    from .explore import ExploreResult
     from .runner import RunResult
     from .secrets import Secrets
 
@@ -158,6 +159,42 @@ def junit_xml(result: RunResult, *, replay: str | None = None) -> str:
     if not result.checks:
         _testcase(suite, name="checks", classname=classname, seconds=0, outcome="error",
                   message="the experiment ran no check", text="")
+    return _finish(root, suite)
+
+
+def exploration_xml(result: ExploreResult) -> str:
+    """The JUnit document of an exploration (``mode: explore``): one test case, whose failure
+    text is the shrunk trace and the checker's counterexample."""
+    from .explore import trace_lines
+
+    experiment = result.loaded.experiment
+    exploration = result.exploration
+    replay = f"chaos replay {Path(result.run_dir) / 'replay.json'}"
+    root = ET.Element("testsuites", name="chaos")
+    summary = exploration.to_dict()
+    suite = _suite(
+        root,
+        experiment.name,
+        {"seed": result.seed, "mode": "explore", "strategy": summary["strategy"], "expect": experiment.expect,
+         "verdict": result.verdict, "exit_code": result.exit_code, "run_dir": str(result.run_dir),
+         "executions": summary["executions"], "states": summary["states"],
+         "replay": replay if result.verdict == "invalid" else None},
+        exploration.elapsed,
+    )
+    best = exploration.shrunk or exploration.found
+    evidence = f"{summary['executions']} executions, {summary['states']} states explored\n"
+    if best is not None:
+        evidence += "\n".join(trace_lines(best.execution)) + "\n\n" + best.result.describe() + f"\n\nreplay: {replay}\n"
+    outcome: str | None = None
+    message = ""
+    if experiment.expect == "valid" and best is not None:
+        outcome, message = "failure", f"not linearizable: {best.result.reason or 'violation found'}"
+    elif experiment.expect == "invalid" and best is None:
+        outcome, message = "failure", "expected a violation, exploration found none"
+    case = _testcase(suite, name=f"explore[{summary['strategy']}]", classname=f"chaos.{experiment.name}",
+                     seconds=exploration.elapsed, outcome=outcome, message=message, text=evidence)
+    if outcome is None:
+        ET.SubElement(case, "system-out").text = _clean(evidence)
     return _finish(root, suite)
 
 

@@ -10,6 +10,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from .checker import CheckResult
+    from .explore import ExploreResult
     from .runner import RunResult
 
 VERDICT_STYLE = {"valid": "bold green", "invalid": "bold red", "unknown": "bold yellow"}
@@ -67,3 +68,37 @@ def print_run(console: Console, result: RunResult) -> None:
     if result.exit_code != 0:
         replay = f"replay: chaos run {result.run_dir / 'experiment.yaml'} --seed {result.seed}"
         console.print(replay, highlight=False, markup=False)
+
+
+def print_exploration(console: Console, result: ExploreResult) -> None:
+    """Executions and states explored (and how fast), then the shrunk failing trace."""
+    from .explore import trace_lines
+
+    exploration = result.exploration
+    data = exploration.to_dict()
+    coverage = "the whole bounded space" if exploration.exhausted else (exploration.stopped or "until a violation")
+    console.print(
+        f"{data['executions']:,} executions, {data['states']:,} distinct states in {exploration.elapsed:.2f}s "
+        f"({data['executions_per_second']:,.0f} executions/s, {data['states_per_second']:,.0f} states/s); "
+        f"explored {coverage}",
+        highlight=False,
+    )
+    best = exploration.shrunk or exploration.found
+    if best is not None:
+        found = exploration.found
+        original = found.execution.plan.operations if found is not None else best.execution.plan.operations
+        console.print(
+            f"violation with {best.execution.plan.operations} operations "
+            f"(found with {original}, {exploration.shrink_steps} shrinking steps):",
+            highlight=False,
+        )
+        console.print("\n".join(trace_lines(best.execution)), markup=False, highlight=False)
+        print_checks(console, [best.result])
+        console.print(f"replay: chaos replay {result.run_dir / 'replay.json'}", highlight=False)
+    style = VERDICT_STYLE.get(result.verdict, "bold")
+    outcome = "as expected" if result.exit_code == 0 else "NOT as expected"
+    console.print(
+        f"verdict: [{style}]{result.verdict}[/] (expected {result.loaded.experiment.expect}: {outcome})",
+        highlight=False,
+    )
+    console.print(f"artifacts: {result.run_dir}", highlight=False)

@@ -23,15 +23,14 @@ clock (``time_scale``).
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 import orjson
 
 from adapters import AdapterError
 
-from ...calls import current_actor
+from ...clock import timeout
 from ...system import Env
 from .working import WorkingProfile, image_created_at
 
@@ -92,31 +91,18 @@ class KillStalled(WorkingProfile):
         super().__init__(env)
         self.kill_after = float(env.options.get("kill_after", HOUR))
 
-    async def _watch(self) -> None:
-        """The supervisor's timer: not a step of the server, so pausing the server does not
-        pause it."""
-        current_actor.set("supervisor")
-        await self.clock.sleep(self.kill_after)
-
-    async def _killable(self, work: Awaitable[Any]) -> Any:
-        task = asyncio.ensure_future(work)
-        watchdog = asyncio.ensure_future(self._watch())
+    async def _killable(self, work: Callable[[str, Any], Awaitable[Any]], user: str, value: Any) -> Any:
         try:
-            await asyncio.wait({task, watchdog}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            if not task.done():
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-            watchdog.cancel()
-        if task.cancelled():
-            raise Killed(f"request killed after {self.kill_after / HOUR:g} h")
-        return task.result()
+            async with timeout(self.clock, self.kill_after):
+                return await work(user, value)
+        except TimeoutError:
+            raise Killed(f"request killed after {self.kill_after / HOUR:g} h") from None
 
     async def write(self, user: str, value: list[str]) -> Any:
-        return await self._killable(super().write(user, value))
+        return await self._killable(super().write, user, value)
 
     async def read(self, user: str, value: Any) -> Any:
-        return await self._killable(super().read(user, value))
+        return await self._killable(super().read, user, value)
 
 
 def _cleaner(min_age: float | None, wait: float | None) -> Any:

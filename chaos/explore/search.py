@@ -1,0 +1,276 @@
+"""Exploration: many controlled executions, each checked, until one is not linearizable.
+
+* ``exhaustive``: every plan of 1, 2, ... ``max_operations`` operations (operation kinds from
+  the workload, spread over the servers in every way up to server symmetry, with the allowed
+  idle times), and for each plan every interleaving and every placement of up to ``crashes``
+  crashes and ``max_pauses`` pauses: a depth-first search over the choice tree by
+  re-execution, pruning at states already explored. Counting up from one operation means the
+  first violation found is one of the fewest operations that exist: the model checker's
+  method, applied to the code.
+* ``random`` and ``pct``: random plans with a random walk or PCT scheduler, until a
+  violation or the execution budget.
+
+Every execution's history is checked with the experiment's first check's model.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..checker import CheckResult, check
+from ..experiment import Experiment
+from ..history import pair
+from ..system import bind_roles, default_request, resolve
+from .driver import Budget, Driver, Execution, Plan, PlannedOp
+from .strategies import PCT, Decision, DepthFirst, RandomWalk, Recording, Replay
+
+
+@dataclass
+class Found:
+    """A failing execution and what the checker said of it."""
+
+    execution: Execution
+    decisions: list[Decision]
+    result: CheckResult
+
+
+@dataclass
+class Exploration:
+    """What an exploration did and found."""
+
+    strategy: str
+    executions: int = 0
+    states: int = 0
+    plans: int = 0
+    elapsed: float = 0.0
+    exhausted: bool = False
+    """True when the whole bounded space was covered (exhaustive only)."""
+    stopped: str = ""
+    """Why it stopped before covering everything (time limit, execution budget)."""
+    found: Found | None = None
+    shrunk: Found | None = None
+    shrink_steps: int = 0
+
+    def rate(self) -> tuple[float, float]:
+        elapsed = self.elapsed or 1e-9
+        return self.executions / elapsed, self.states / elapsed
+
+    def to_dict(self) -> dict[str, Any]:
+        executions_per_s, states_per_s = self.rate()
+        best = self.shrunk or self.found
+        return {
+            "strategy": self.strategy,
+            "executions": self.executions,
+            "states": self.states,
+            "plans": self.plans,
+            "elapsed_seconds": round(self.elapsed, 3),
+            "executions_per_second": round(executions_per_s, 1),
+            "states_per_second": round(states_per_s, 1),
+            "exhausted": self.exhausted,
+            "stopped": self.stopped,
+            "violation": None
+            if best is None
+            else {
+                "operations": best.execution.plan.operations,
+                "steps": len(best.execution.steps),
+                "shrink_steps": self.shrink_steps,
+                "original_operations": self.found.execution.plan.operations if self.found else None,
+            },
+        }
+
+
+class Explorer:
+    """Builds and checks executions of one experiment's system."""
+
+    def __init__(self, experiment: Experiment, seed: int) -> None:
+        self.experiment = experiment
+        self.spec = experiment.explore
+        self.seed = seed
+        self.system = resolve(experiment.system.name)
+        self.roles = bind_roles(self.system, experiment.system.stores, list(experiment.stores))
+        self.store_names = list(experiment.stores)
+        self.options = dict(experiment.system.options)
+        self.servers = experiment.system.servers or 1
+        self.model = experiment.checks[0].model
+        self.request = getattr(self.system, "request", None) or default_request
+        mix = experiment.workload.mix
+        self.kinds = self.spec.operations or [f for f, w in mix.items() if w > 0]
+        self.keys = experiment.workload.key_names()
+        self.budget = Budget(self.spec.crashes, tuple(self.spec.pauses), self.spec.max_pauses)
+
+    # ---------------------------------------------------------------- single executions
+
+    def execute(self, plan: Plan, chooser: Recording, visit: Callable[[Driver], bool] | None = None) -> Execution:
+        driver = Driver(
+            self.system, self.roles, self.store_names, self.options, plan, chooser, self.budget,
+            max_steps=self.spec.max_steps, visit=visit,
+        )
+        return driver.run()
+
+    def judge(self, execution: Execution) -> CheckResult:
+        return check(pair(execution.events), self.model)
+
+    def replay(self, plan: Plan, decisions: list[Decision]) -> tuple[Execution, list[Decision]]:
+        chooser = Replay(decisions)
+        execution = self.execute(plan, chooser)
+        return execution, chooser.decisions
+
+    # ---------------------------------------------------------------- plans
+
+    def make_plan(self, servers: list[list[tuple[str, str, float]]]) -> Plan:
+        """Number the writes in plan order (1, 2, ...) so that values stay short and unique."""
+        n = 0
+        built = []
+        for ops in servers:
+            row = []
+            for f, key, idle in ops:
+                if f == "read":
+                    value = None
+                else:
+                    n += 1
+                    value = self.request(f, key, n, n - 1 if n > 1 else None)
+                row.append(PlannedOp(f, key, value, idle))
+            built.append(tuple(row))
+        return Plan(tuple(built))
+
+    def exhaustive_plans(self) -> Iterator[Plan]:
+        key = self.keys[0]
+        idles = [0.0, *self.spec.idle]
+        for count in range(1, self.spec.max_operations + 1):
+            for kinds in itertools.product(self.kinds, repeat=count):
+                for assignment in _canonical_assignments(count, self.servers):
+                    for idle in itertools.product(idles, repeat=count):
+                        if sum(1 for i in idle if i) > self.spec.max_idle:
+                            continue
+                        rows: list[list[tuple[str, str, float]]] = [[] for _ in range(self.servers)]
+                        for f, server, wait in zip(kinds, assignment, idle, strict=True):
+                            rows[server].append((f, key, wait))
+                        yield self.make_plan(rows)
+
+    def random_plan(self, rng: random.Random) -> Plan:
+        count = rng.randint(1, self.spec.max_operations)
+        rows: list[list[tuple[str, str, float]]] = [[] for _ in range(self.servers)]
+        idles_left = self.spec.max_idle
+        for _ in range(count):
+            idle = 0.0
+            if self.spec.idle and idles_left and rng.random() < 0.5:
+                idle = rng.choice(self.spec.idle)
+                idles_left -= 1
+            rows[rng.randrange(self.servers)].append((rng.choice(self.kinds), rng.choice(self.keys), idle))
+        return self.make_plan(rows)
+
+    # ---------------------------------------------------------------- searches
+
+    def explore(self, progress: Callable[[Exploration], None] | None = None) -> Exploration:
+        report = Exploration(self.spec.strategy)
+        start = time.perf_counter()
+        deadline = start + self.spec.time_limit
+        try:
+            if self.spec.strategy == "exhaustive":
+                self._exhaustive(report, deadline, progress)
+            else:
+                self._sample(report, deadline, progress)
+        finally:
+            report.elapsed = time.perf_counter() - start
+        return report
+
+    def _stop(self, report: Exploration, deadline: float) -> bool:
+        if time.perf_counter() > deadline:
+            report.stopped = f"time limit of {self.spec.time_limit:g}s reached"
+            return True
+        if report.executions >= self.spec.executions:
+            report.stopped = f"execution budget of {self.spec.executions} reached"
+            return True
+        return False
+
+    def _exhaustive(self, report: Exploration, deadline: float, progress: Callable | None) -> None:
+        for plan in self.exhaustive_plans():
+            report.plans += 1
+            seen: set[Any] = set()
+            prefix: list[int] = []
+            while True:
+                if self._stop(report, deadline):
+                    return
+                chooser = DepthFirst(prefix)
+                depth = len(prefix)
+
+                def visit(driver: Driver, depth: int = depth, seen: set[Any] = seen) -> bool:
+                    if len(driver.choices) < depth:
+                        return True  # still replaying the prefix: states seen already
+                    key = driver.state_key()
+                    if key in seen:
+                        return False
+                    seen.add(key)
+                    return True
+
+                execution = self.execute(plan, chooser, visit)
+                report.executions += 1
+                if not execution.pruned:
+                    result = self.judge(execution)
+                    if result.verdict == "invalid":
+                        report.states += len(seen)
+                        report.found = Found(execution, chooser.decisions, result)
+                        return
+                if progress is not None and report.executions % 256 == 0:
+                    progress(report)
+                prefix = _next_prefix(execution)
+                if prefix is None:
+                    break
+            report.states += len(seen)
+        report.exhausted = True
+
+    def _sample(self, report: Exploration, deadline: float, progress: Callable | None) -> None:
+        seen: set[Any] = set()
+        while not self._stop(report, deadline):
+            rng = random.Random(f"{self.seed}/execution/{report.executions}")
+            plan = self.random_plan(rng)
+            if self.spec.strategy == "pct":
+                chooser: Recording = PCT(rng, self.spec.fault_rate, self.spec.depth, horizon=8 * plan.operations + 8)
+            else:
+                chooser = RandomWalk(rng, self.spec.fault_rate)
+
+            def visit(driver: Driver) -> bool:
+                seen.add(hash(driver.state_key()))
+                return True
+
+            execution = self.execute(plan, chooser, visit)
+            report.executions += 1
+            report.plans += 1
+            result = self.judge(execution)
+            if result.verdict == "invalid":
+                report.found = Found(execution, chooser.decisions, result)
+                break
+            if progress is not None and report.executions % 256 == 0:
+                report.states = len(seen)
+                progress(report)
+        report.states = len(seen)
+
+
+def _canonical_assignments(count: int, servers: int) -> Iterator[tuple[int, ...]]:
+    """Server of each operation, up to renaming servers: server ``k`` is used only after
+    servers ``0..k-1`` have been (symmetric servers run the same code)."""
+    for assignment in itertools.product(range(servers), repeat=count):
+        highest = -1
+        for server in assignment:
+            if server > highest + 1:
+                break
+            highest = max(highest, server)
+        else:
+            yield assignment
+
+
+def _next_prefix(execution: Execution) -> list[int] | None:
+    """The next path of the depth-first search: bump the deepest choice that has a sibling."""
+    choices, branching = execution.choices, execution.branching
+    for depth in range(len(choices) - 1, -1, -1):
+        if choices[depth] + 1 < branching[depth]:
+            return [*choices[:depth], choices[depth] + 1]
+    return None
+
+
+__all__ = ["Exploration", "Explorer", "Found"]

@@ -1,0 +1,113 @@
+"""Shrinking: make a failing execution as small as it can be while it still fails.
+
+In the spirit of Hypothesis, a failure is a plan plus a list of decisions, and shrinking tries
+edits that make it smaller, keeping any edit after which the execution (replayed with
+:class:`~chaos.explore.strategies.Replay`) is still not linearizable:
+
+1. drop an operation;
+2. move a server's operations to another server (fewer servers);
+3. drop a fault, or move it to an earlier call of the same server;
+4. drop an idle time, and shorten a pause to a shorter allowed one;
+5. drop trailing decisions (the default order takes over).
+
+It repeats until no edit helps; values stay as short as they are (writes are numbered in plan
+order, ``m1``/``i1``...). The result is ordered by size: fewer operations, then fewer servers,
+fewer faults, fewer steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .driver import Plan
+from .search import Explorer, Found
+from .strategies import Decision
+
+
+def _size(found: Found) -> tuple[int, int, int, int]:
+    plan = found.execution.plan
+    faults = sum(1 for d in found.decisions if d.fault is not None)
+    return (plan.operations, sum(1 for ops in plan.servers if ops), faults, len(found.execution.steps))
+
+
+def _rows(plan: Plan) -> list[list[tuple[str, str, float]]]:
+    return [[(op.f, op.key, op.idle) for op in ops] for ops in plan.servers]
+
+
+def _candidates(explorer: Explorer, found: Found) -> Iterator[tuple[Plan, list[Decision]]]:
+    plan, decisions = found.execution.plan, found.decisions
+    rows = _rows(plan)
+    # 1. drop an operation
+    for s, ops in enumerate(rows):
+        for i in range(len(ops)):
+            edited = [list(r) for r in rows]
+            del edited[s][i]
+            yield explorer.make_plan(edited), decisions
+    # 2. fewer servers: move the last busy server's operations onto another
+    busy = [s for s, ops in enumerate(rows) if ops]
+    if len(busy) > 1:
+        last = busy[-1]
+        for target in busy[:-1]:
+            edited = [list(r) for r in rows]
+            edited[target] = edited[target] + edited[last]
+            edited[last] = []
+            moved = f"server-{last}"
+            yield explorer.make_plan(edited), [
+                Decision(f"server-{target}", d.fault, d.pause) if d.actor == moved else d for d in decisions
+            ]
+    # 3. drop a fault, or move it one call earlier for the same server
+    for i, d in enumerate(decisions):
+        if d.fault is None:
+            continue
+        yield plan, [*decisions[:i], Decision(d.actor), *decisions[i + 1:]]
+        for j in range(i - 1, -1, -1):
+            if decisions[j].actor == d.actor and decisions[j].fault is None:
+                edited = list(decisions)
+                edited[j], edited[i] = d, Decision(d.actor)
+                yield plan, edited
+                break
+        if d.fault == "crash-after":
+            yield plan, [*decisions[:i], Decision(d.actor, "crash-before"), *decisions[i + 1:]]
+        if d.fault == "pause":
+            for shorter in sorted(p for p in explorer.budget.pauses if p < d.pause):
+                yield plan, [*decisions[:i], Decision(d.actor, "pause", shorter), *decisions[i + 1:]]
+    # 4. drop an idle time
+    for s, ops in enumerate(rows):
+        for i, (f, key, idle) in enumerate(ops):
+            if idle:
+                edited = [list(r) for r in rows]
+                edited[s][i] = (f, key, 0.0)
+                yield explorer.make_plan(edited), decisions
+    # 5. drop trailing decisions
+    for cut in range(len(decisions) - 1, -1, -1):
+        yield plan, decisions[:cut]
+
+
+def shrink(explorer: Explorer, found: Found, max_attempts: int = 5000) -> tuple[Found, int]:
+    """The smallest failing execution reachable by greedy edits, and how many edits stuck."""
+    best = found
+    accepted = 0
+    attempts = 0
+    improved = True
+    while improved and attempts < max_attempts:
+        improved = False
+        for plan, decisions in _candidates(explorer, best):
+            attempts += 1
+            if plan.operations == 0:
+                continue
+            execution, made = explorer.replay(plan, decisions)
+            if not execution.complete:
+                continue
+            result = explorer.judge(execution)
+            if result.verdict != "invalid":
+                continue
+            candidate = Found(execution, made, result)
+            if _size(candidate) < _size(best):
+                best = candidate
+                accepted += 1
+                improved = True
+                break
+            if attempts >= max_attempts:
+                break
+    return best, accepted
+
