@@ -42,6 +42,8 @@ from .spec import NetworkFault
 Emit = Callable[[str, dict[str, Any], bool], None]
 
 CHUNK = 65536
+CONNECT_TIMEOUT = 5.0
+"""Seconds the proxy waits for the real server to accept a connection."""
 
 
 def reset(writer: asyncio.StreamWriter | None) -> None:
@@ -143,13 +145,20 @@ class Proxy:
         """Connections accepted so far."""
         self.bytes = {"upstream": 0, "downstream": 0}
         """Bytes forwarded in each direction."""
+        self.writes = {"upstream": 0, "downstream": 0}
+        """Writes (chunks or slices) forwarded in each direction."""
         self._server: asyncio.Server | None = None
         self._conns: set[_Connection] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
+        """Pumps, timers, re-listening: cancelled at close."""
+        self._handlers: set[asyncio.Task[Any]] = set()
+        """Connection handlers: never cancelled (asyncio's streams log a cancelled handler as
+        an error); they end once their pumps do."""
         self._schedules: list[asyncio.Task[None]] = []
         self._healed = False
         self._closing = False
         self._down: list[Toxic] = []
+        self._relisten: asyncio.Task[Any] | None = None
 
     @property
     def address(self) -> tuple[str, int]:
@@ -168,6 +177,20 @@ class Proxy:
     async def _listen(self) -> None:
         self._server = await asyncio.start_server(self._accept, self.host, self.port, reuse_address=True)
         self.port = self._server.sockets[0].getsockname()[1]
+
+    async def listening(self) -> None:
+        """Wait until the port accepts connections again (after a ``down`` toxic ends)."""
+        if self._relisten is not None:
+            await asyncio.shield(self._relisten)
+
+    def set_active(self, fault: int, on: bool) -> None:
+        """Switch the toxic of fault number ``fault`` on or off by hand (a custom nemesis, a
+        test), with its ``start``/``end`` event; its own window keeps running."""
+        for toxic in self.toxics:
+            if toxic.index == fault:
+                self._switch(toxic, on, reason=None if on else "switched off")
+                return
+        raise KeyError(f"proxy of {self.store!r} has no fault {fault}")
 
     def _stop_listening(self) -> None:
         if self._server is not None:
@@ -199,6 +222,10 @@ class Proxy:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self._handlers:
+            _, stuck = await asyncio.wait(list(self._handlers), timeout=CONNECT_TIMEOUT)
+            for task in stuck:  # only a handler still connecting to an unresponsive server
+                task.cancel()
 
     # ------------------------------------------------------------------ schedules
 
@@ -246,7 +273,7 @@ class Proxy:
                 for conn in [c for c in self._conns if c.dropped]:
                     conn.reset()  # the protocol state is lost: make clients reconnect
                 if spec.mode == "refuse" and self._server is None and not self._closing:
-                    self._spawn(self._listen())
+                    self._relisten = self._spawn(self._listen())
         elif spec.toxic in ("timeout", "reset_peer"):
             for conn in list(self._conns):
                 if toxic in conn.toxics:
@@ -268,8 +295,8 @@ class Proxy:
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         if task is not None:
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._handlers.add(task)
+            task.add_done_callback(self._handlers.discard)
         self.connections += 1
         conn = _Connection(self.connections, reader, writer)
         conn.toxics = [t for t in self.toxics if t.name != "down" and t.choose()]
@@ -283,22 +310,18 @@ class Proxy:
                 self._emit("network", self._down[0].value(connection=conn.number, action="dropped"), True)
             else:
                 try:
-                    conn.server_reader, conn.server_writer = await asyncio.open_connection(*self.upstream)
-                except OSError:
+                    async with asyncio.timeout(CONNECT_TIMEOUT):
+                        conn.server_reader, conn.server_writer = await asyncio.open_connection(*self.upstream)
+                except (OSError, TimeoutError):
                     conn.reset()  # the real server is unreachable: the client sees a reset
                     return
             for toxic in conn.toxics:
                 if toxic.enabled and toxic.name in ("timeout", "reset_peer"):
                     self._arm(conn, toxic)
-            pumps = [asyncio.ensure_future(self._pump(conn, conn.client_reader, conn.server_writer, "upstream"))]
+            pumps = [self._spawn(self._pump(conn, conn.client_reader, conn.server_writer, "upstream"))]
             if conn.server_reader is not None:
-                pumps.append(asyncio.ensure_future(self._pump(conn, conn.server_reader, writer, "downstream")))
-            try:
-                await asyncio.gather(*pumps)
-            finally:
-                for pump in pumps:
-                    pump.cancel()
-                await asyncio.gather(*pumps, return_exceptions=True)
+                pumps.append(self._spawn(self._pump(conn, conn.server_reader, writer, "downstream")))
+            await asyncio.gather(*pumps, return_exceptions=True)
         finally:
             self._conns.discard(conn)
             conn.close()
@@ -306,7 +329,7 @@ class Proxy:
     def _arm(self, conn: _Connection, toxic: Toxic) -> None:
         if toxic.index in conn.timers:
             return
-        conn.timers[toxic.index] = asyncio.ensure_future(self._timer(conn, toxic))
+        conn.timers[toxic.index] = self._spawn(self._timer(conn, toxic))
 
     async def _timer(self, conn: _Connection, toxic: Toxic) -> None:
         """``reset_peer``: reset after ``timeout``; ``timeout``: close after ``timeout`` (data
@@ -335,7 +358,7 @@ class Proxy:
         try:
             while True:
                 data = await source.read(CHUNK)
-                if not data:
+                if not data or conn.closed.is_set():
                     break
                 if conn.dropped or sink is None:
                     continue
@@ -345,6 +368,7 @@ class Proxy:
                 if data:
                     sink.write(data)
                     self.bytes[direction] += len(data)
+                    self.writes[direction] += 1
                     await sink.drain()
             if sink is not None and not sink.transport.is_closing() and sink.can_write_eof():
                 sink.write_eof()
@@ -376,6 +400,7 @@ class Proxy:
                 part = data[start : start + piece]
                 sink.write(part)
                 self.bytes[direction] += len(part)
+                self.writes[direction] += 1
                 await sink.drain()
                 await asyncio.sleep(len(part) / spec.rate)
             return b""
@@ -390,6 +415,7 @@ class Proxy:
                 start += len(part)
                 sink.write(part)
                 self.bytes[direction] += len(part)
+                self.writes[direction] += 1
                 await sink.drain()
                 if spec.delay and start < len(data):
                     await asyncio.sleep(spec.delay)
@@ -398,6 +424,8 @@ class Proxy:
             mark = (toxic.index, direction)
             sent = conn.sent.get(mark, 0)
             allowed = spec.bytes - sent
+            if allowed <= 0 and sent:
+                return b""  # already cut
             if len(data) < allowed:
                 conn.sent[mark] = sent + len(data)
                 return data
@@ -405,6 +433,7 @@ class Proxy:
             if part:
                 sink.write(part)
                 self.bytes[direction] += len(part)
+                self.writes[direction] += 1
                 with contextlib.suppress(ConnectionError, OSError):
                     await sink.drain()
             conn.sent[mark] = spec.bytes
