@@ -383,7 +383,8 @@ class FaultLayer:
             self._holds.discard(hold)
             if not hold.ended:
                 hold.ended = True
-                self._emit_value(rule.kind, {**value, "phase": "end", "reason": reason}, False)
+                self._emit_value(rule.kind, {**value, "phase": "end", "reason": reason,
+                                             "clock": round(self.clock.peek(), 6)}, False)
 
     def _own_gate(self, actor: str) -> _Gate:
         gate = self._own_gates.get(actor)
@@ -503,7 +504,8 @@ class FaultLayer:
             gate.force_open()
         for hold in sorted(self._holds, key=lambda h: h.value["fault"]):
             hold.ended = True
-            self._emit_value(hold.kind, {**hold.value, "phase": "end", "reason": "healed"}, False)
+            self._emit_value(hold.kind, {**hold.value, "phase": "end", "reason": "healed",
+                                         "clock": round(self.clock.peek(), 6)}, False)
             if not hold.healed.done():
                 hold.healed.set_result(None)
         self._holds.clear()

@@ -1,6 +1,6 @@
 """Systems and stores for the fault tests: a two-step write (to see what a crash leaves
 behind), a system that tries to swallow every exception, a store that loses acknowledged
-writes, and a system that blows the runner up."""
+writes, and a system whose setup fails inside the runner."""
 
 from __future__ import annotations
 
@@ -80,26 +80,6 @@ class RegisterOnLossyStore(Register):
         self.store = LossyStore(env.stores["store"])
 
 
-class Boom(BaseException):
-    """Not an Exception: escapes the worker and the runner, as a bug in the framework would."""
-
-
-class Exploding(Register):
-    """Blows up on its 30th operation (server 0 only), after faults have started."""
-
-    calls = 0
-
-    def __init__(self, env: Env) -> None:
-        super().__init__(env)
-        self.server = env.server
-
-    async def read(self, key: str, value: Any) -> Any:
-        Exploding.calls += 1
-        if self.server == 0 and Exploding.calls >= 30:
-            raise Boom("framework bug")
-        return await super().read(key, value)
-
-
 class Recorder(Register):
     """The register, remembering the store objects the runner handed to its servers."""
 
@@ -108,3 +88,16 @@ class Recorder(Register):
     def __init__(self, env: Env) -> None:
         super().__init__(env)
         Recorder.seen.append(env.stores["store"])
+
+
+class FailingSetup(Register):
+    """Its setup hook waits a little on the run's clock (faults have started by then) and
+    then fails: an exception inside the runner."""
+
+    def __init__(self, env: Env) -> None:
+        super().__init__(env)
+        self.clock = env.clock
+
+    async def setup(self) -> None:
+        await self.clock.sleep(0.05)
+        raise RuntimeError("setup failed")
