@@ -127,6 +127,15 @@ def render(
     data: ReportData = build(events, checks, operations)
     _, js, css = _assets()
     faults = [_fault_row(w, data.unit) for w in data.faults]
+    summary: dict[str, dict[str, Any]] = {}
+    for window in data.faults:
+        row = summary.setdefault(window.name, {"name": window.name, "count": 0, "first": window.start,
+                                               "last": window.start, "example": window.detail})
+        row["count"] += 1
+        row["last"] = max(row["last"], window.start)
+    for row in summary.values():
+        row["first"] = format_duration(row["first"], data.unit)
+        row["last"] = format_duration(row["last"], data.unit)
     verdict = meta.verdict
     if verdict is None and checks:
         verdicts = {c.get("verdict") for c in checks}
@@ -150,6 +159,7 @@ def render(
         latency=data.latency,
         unit=data.unit,
         faults=faults,
+        fault_summary=list(summary.values()),
         fault_rows=FAULT_ROWS,
         experiment_text=meta.experiment_text,
         data_json=dumps_for_html(data.payload),

@@ -262,6 +262,8 @@ def build(
     times = [int(e["time"]) for e in events if isinstance(e.get("time"), int | float)]
     t0 = min(times) if times else 0
     t_end = max(times) if times else 0
+    if unit == "ns" and 0 <= t0 <= t_end - t0:
+        t0 = 0  # our histories count from the start of the run: keep that origin (setup included)
     ends: list[int] = []
     for op in ops:
         if op.ret is not None:
@@ -315,6 +317,9 @@ def build(
         )
 
     windows = fault_windows(events, t_end)
+    for window in windows:  # the page and its tables share one origin
+        window.start -= t0
+        window.end -= t0
     fault_names: dict[str, int] = {}
     fault_name_index = [fault_names.setdefault(w.name, len(fault_names)) for w in windows]
     payload = {
@@ -338,8 +343,8 @@ def build(
         "tables": {name: list(values) for name, values in tables.items()},
         "faults": {
             "names": list(fault_names),
-            "start": [w.start - t0 for w in windows],
-            "end": [w.end - t0 for w in windows],
+            "start": [w.start for w in windows],
+            "end": [w.end for w in windows],
             "name": fault_name_index,
             "detail": [w.detail for w in windows],
             "open": [1 if w.open else 0 for w in windows],

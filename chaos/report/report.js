@@ -189,12 +189,14 @@
         var fs = F.start[f], fe = F.end[f];
         if (fe < t0 || fs > t1) continue;
         var x0 = Math.max(GUTTER, GUTTER + (fs - t0) * sx), x1 = Math.min(cw, GUTTER + (fe - t0) * sx);
-        if (x1 - x0 < 1) {
+        if (x1 - x0 < 1) { // an instantaneous fault: a tick in the fault row, a faint line below
           var col = x0 | 0;
           if (col === lastCol) continue;
           lastCol = col;
-          ctx.fillStyle = FAULT_EDGE;
-          ctx.fillRect(col, AXIS, 1, ch - AXIS);
+          ctx.fillStyle = "rgba(120,120,120,0.13)";
+          ctx.fillRect(col, AXIS + NEM, 1, ch - AXIS - NEM);
+          ctx.fillStyle = "#6b6b6b";
+          ctx.fillRect(col - 0.5, AXIS + 2, 2, NEM - 4);
         } else {
           ctx.fillStyle = FAULT;
           ctx.fillRect(x0, AXIS, x1 - x0, ch - AXIS);
@@ -206,6 +208,18 @@
           }
         }
         stats.drawnFaults++;
+      }
+    }
+
+    // a faint red column behind each operation that could not be placed, across every row
+    if (activeCe >= 0) {
+      var placed = ces[activeCe].failed;
+      ctx.fillStyle = "rgba(224,0,27,0.08)";
+      for (var g = 0; g < placed.length; g++) {
+        var gi = placed[g];
+        if (end[gi] < t0 || call[gi] > t1) continue;
+        var gx0 = Math.max(GUTTER, GUTTER + (call[gi] - t0) * sx), gx1 = Math.min(cw, GUTTER + (end[gi] - t0) * sx);
+        ctx.fillRect(gx0 - 2, top, Math.max(5, gx1 - gx0 + 4), ch - top);
       }
     }
 
@@ -466,10 +480,10 @@
       for (var f = 0; f < nFaults; f++) {
         if (F.end[f] < view.t0 || F.start[f] > view.t1) continue;
         var x0 = Math.max(CL, CL + (F.start[f] - view.t0) * sx), x1 = Math.min(w - CR, CL + (F.end[f] - view.t0) * sx);
-        if (x1 - x0 < 1) {
+        if (x1 - x0 < 1) { // instantaneous: a tick along the top edge
           if ((x0 | 0) === lastCol) continue;
           lastCol = x0 | 0;
-          c.fillStyle = "rgba(120,120,120,0.45)"; c.fillRect(lastCol, CT, 1, h - CT - CB);
+          c.fillStyle = "#8a8a8a"; c.fillRect(lastCol, CT, 1, 7);
         } else {
           c.fillStyle = FAULT; c.fillRect(x0, CT, x1 - x0, h - CT - CB);
         }
@@ -497,6 +511,9 @@
   if (!isFinite(latMin)) { latMin = 1; latMax = 10; }
   var logLo = Math.floor(Math.log10(latMin)), logHi = Math.max(logLo + 1, Math.ceil(Math.log10(Math.max(latMax, 1))));
 
+  var latLog = new Float32Array(N); // log10 latency of each operation, computed once
+  for (var zz = 0; zz < N; zz++) latLog[zz] = Math.log10(Math.max(end[zz] - call[zz], latMin));
+
   function drawLatency() {
     var w = latCanvas.width / dpr, h = latCanvas.height / dpr, c = latCanvas.getContext("2d");
     chartFrame(c, w, h);
@@ -504,22 +521,27 @@
     var seen = new Uint8Array(pw * ph);
     var sx = pw / (view.t1 - view.t0), sy = ph / (logHi - logLo);
     var from = lowerBound(call, view.t0), to = lowerBound(call, view.t1 + 1e-9);
-    // ok first, then the rarer outcomes on top of it
-    for (var pass = 0; pass < 3; pass++) {
-      c.fillStyle = EDGE[pass];
-      var bit = 1 << pass;
-      for (var i = from; i < to; i++) {
-        if (status[i] !== pass) continue;
-        if (keyFilter >= 0 && kIdx[i] !== keyFilter) continue;
-        var dl = end[i] - call[i];
-        var px = Math.floor((call[i] - view.t0) * sx);
-        var py = ph - 1 - Math.floor((Math.log10(Math.max(dl, latMin)) - logLo) * sy);
-        if (px < 0 || px >= pw || py < 0 || py >= ph) continue;
-        var cell = py * pw + px;
-        if (seen[cell] & bit) continue;
-        seen[cell] |= bit;
-        c.fillRect(CL + px, CT + py, 2, 2);
-      }
+    var rare = [];
+    // one pass: ok points now, the rarer outcomes afterwards so they stay on top
+    c.fillStyle = EDGE[0];
+    for (var i = from; i < to; i++) {
+      if (keyFilter >= 0 && kIdx[i] !== keyFilter) continue;
+      var px = ((call[i] - view.t0) * sx) | 0;
+      var py = ph - 1 - (((latLog[i] - logLo) * sy) | 0);
+      if (px < 0 || px >= pw || py < 0 || py >= ph) continue;
+      var s = status[i];
+      if (s !== 0) { rare.push(i, px, py); continue; }
+      var cell = py * pw + px;
+      if (seen[cell]) continue;
+      seen[cell] = 1;
+      c.fillRect(CL + px, CT + py, 2, 2);
+    }
+    for (var r = 0; r < rare.length; r += 3) {
+      var cellR = rare[r + 2] * pw + rare[r + 1], bit = 1 << status[rare[r]];
+      if (seen[cellR] & bit) continue;
+      seen[cellR] |= bit;
+      c.fillStyle = EDGE[status[rare[r]]];
+      c.fillRect(CL + rare[r + 1], CT + rare[r + 2], 2, 2);
     }
     if (activeCe >= 0) {
       var failed = ces[activeCe].failed;
@@ -599,9 +621,14 @@
     pending = false;
     var began = performance.now();
     drawTimeline();
+    var t1 = performance.now();
     drawOverview();
+    var t2 = performance.now();
     drawLatency();
+    var t3 = performance.now();
     drawThroughput();
+    var t4 = performance.now();
+    stats.partMs = { timeline: t1 - began, overview: t2 - t1, latency: t3 - t2, throughput: t4 - t3 };
     rangeLabel.textContent = fmtDur(view.t0) + " – " + fmtDur(view.t1) + " (" + fmtDur(view.t1 - view.t0) + " shown)";
     var took = performance.now() - began;
     stats.frames++;
@@ -864,6 +891,8 @@
     counterexamples: ces.length,
     opRect: opRect,
     setView: setView,
+    drawNow: function () { frame(); return stats.partMs; },
+    setKey: function (k) { keyFilter = k; keySelect.value = String(k); redraw(); },
     focusCounterexample: focusCounterexample,
     gotoOp: gotoOp,
     readyMs: performance.now(),
