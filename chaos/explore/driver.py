@@ -129,6 +129,13 @@ class DriverInterceptor:
         return result
 
 
+_NO_RESULT: Any = object()
+
+
+def _describe_call(call: Call) -> str:
+    return f"{call.store}.{call.op}({', '.join(_short(a) for a in call.args)})"
+
+
 # ------------------------------------------------------------------ plans and choices
 
 
@@ -213,15 +220,39 @@ class Actor:
     op_index: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
-    """One entry of an execution's trace: what an actor did at a scheduling point."""
+    """One entry of an execution's trace: what an actor did at a scheduling point.
+
+    Steps keep raw data (``detail``: text, a history event, or a store call and its result)
+    and are put into words only when a trace is printed: exploration makes millions of them.
+    """
 
     number: int
     time: float
     actor: str
-    what: str
+    detail: Any
     fault: str | None = None
+    result: Any = _NO_RESULT
+
+    @property
+    def what(self) -> str:
+        detail = self.detail
+        if isinstance(detail, str):
+            return detail
+        if isinstance(detail, dict):  # a history event
+            words = [detail["type"], detail["f"], _short(detail.get("key"))]
+            if detail.get("value") is not None:
+                words.append(_short(detail.get("value")))
+            if detail.get("error"):
+                words.append(f"({detail['error']})")
+            return " ".join(words)
+        if isinstance(detail, ClockRead):
+            return f"reads the clock: {_hours(self.time)}"
+        text = _describe_call(detail)
+        if self.result is not _NO_RESULT and detail.op in ("get", "cas", "list"):
+            text += f" -> {_short(self.result)}"
+        return text
 
 
 @dataclass
@@ -300,12 +331,7 @@ class Driver:
         event["time"] = int(self.now * 1e9) + event["index"]
         self.events.append(event)
         if event["process"] != "nemesis" and self._current is not None:
-            words = [event["type"], event["f"], _short(event.get("key"))]
-            if event.get("value") is not None:
-                words.append(_short(event.get("value")))
-            if event.get("error"):
-                words.append(f"({event['error']})")
-            self.steps.append(Step(len(self.steps) + 1, self.now, self._current.name, " ".join(words)))
+            self.steps.append(Step(len(self.steps) + 1, self.now, self._current.name, event))
 
     def observed(self, call: Call, result: Any) -> None:
         if self._current is not None:
@@ -391,13 +417,6 @@ class Driver:
                 options.extend(Option(index, "pause", d) for d in self.budget.pauses)
         return options
 
-    def _describe(self, request: object) -> str:
-        if isinstance(request, StepRequest):
-            call = request.call
-            args = ", ".join(_short(a) for a in call.args)
-            return f"{call.store}.{call.op}({args})"
-        return "reads the clock"
-
     def _advance_time(self) -> bool:
         """Move time to the next wake-up; False when nothing is left to wake (the end)."""
         if all(a.state == DONE for a in self.actors if a.server is not None):
@@ -450,32 +469,34 @@ class Driver:
     def _take(self, option: Option) -> None:
         actor = self.actors[option.actor]
         request = actor.pending
-        what = self._describe(request)
         if option.fault == "pause":
             self.pauses_left -= 1
             actor.paused = True
             actor.state, actor.wake = SLEEPING, self.now + option.pause
-            what = f"pauses {_hours(option.pause)} before {what}"
-            self.steps.append(Step(len(self.steps) + 1, self.now, actor.name, what, "pause"))
+            what = _describe_call(request.call)  # type: ignore[union-attr]
+            story = f"pauses {_hours(option.pause)} before {what}"
+            self.steps.append(Step(len(self.steps) + 1, self.now, actor.name, story, "pause"))
             self._record({"process": "nemesis", "type": "info", "f": "pause",
                           "value": {"actor": actor.name, "duration": option.pause, "before": what}})
             return
         actor.paused = False
         if isinstance(request, ClockRead):
-            self.steps.append(Step(len(self.steps) + 1, self.now, actor.name, f"reads the clock: {_hours(self.now)}"))
+            self.steps.append(Step(len(self.steps) + 1, self.now, actor.name, request))
             self._resume(actor, self.now)
             return
+        call = request.call  # type: ignore[union-attr]
         directive = option.fault
         if directive is not None:
             self.crashes_left -= 1
             self._record({"process": "nemesis", "type": "info", "f": "crash",
-                          "value": {"actor": actor.name, "when": directive.removeprefix("crash-"), "call": what}})
-        step = Step(len(self.steps) + 1, self.now, actor.name, what, directive)
+                          "value": {"actor": actor.name, "when": directive.removeprefix("crash-"),
+                                    "call": _describe_call(call)}})
+        step = Step(len(self.steps) + 1, self.now, actor.name, call, directive)
         self.steps.append(step)
         before = len(actor.log)
         self._resume(actor, directive)
-        if len(actor.log) > before and directive != CRASH_BEFORE and request.call.op in ("get", "cas", "list"):
-            step.what += f" -> {_short(actor.log[before][3])}"
+        if len(actor.log) > before:
+            step.result = actor.log[before][3]
 
     # ---------------------------------------------------------------- state, for deduplication
 

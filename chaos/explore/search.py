@@ -105,9 +105,15 @@ class Explorer:
 
     # ---------------------------------------------------------------- single executions
 
-    def execute(self, plan: Plan, chooser: Recording, visit: Callable[[Driver], bool] | None = None) -> Execution:
+    def execute(
+        self,
+        plan: Plan,
+        chooser: Recording,
+        visit: Callable[[Driver], bool] | None = None,
+        budget: Budget | None = None,
+    ) -> Execution:
         driver = Driver(
-            self.system, self.roles, self.store_names, self.options, plan, chooser, self.budget,
+            self.system, self.roles, self.store_names, self.options, plan, chooser, budget or self.budget,
             max_steps=self.spec.max_steps, visit=visit,
         )
         return driver.run()
@@ -188,18 +194,23 @@ class Explorer:
             return True
         return False
 
-    def _exhaustive(self, report: Exploration, deadline: float, progress: Callable | None) -> None:
-        for plan in self.exhaustive_plans():
-            report.plans += 1
-            seen: set[Any] = set()
-            prefix: list[int] = []
-            while True:
-                if self._stop(report, deadline):
-                    return
+    def search_plan(
+        self, plan: Plan, report: Exploration, deadline: float, budget: Budget | None = None, limit: int | None = None
+    ) -> Found | None:
+        """Depth-first search over every interleaving and fault placement of ``plan``, by
+        re-execution, pruning at states already explored. Stops at the first violation, the
+        deadline, or after ``limit`` executions (then ``report.stopped`` says so)."""
+        seen: set[Any] = set()
+        prefix: list[int] | None = []
+        executions = 0
+        try:
+            while prefix is not None:
+                if self._stop(report, deadline) or (limit is not None and executions >= limit):
+                    report.stopped = report.stopped or f"{limit} executions for one plan"
+                    return None
                 chooser = DepthFirst(prefix)
-                depth = len(prefix)
 
-                def visit(driver: Driver, depth: int = depth, seen: set[Any] = seen) -> bool:
+                def visit(driver: Driver, depth: int = len(prefix)) -> bool:
                     if len(driver.choices) < depth:
                         return True  # still replaying the prefix: states seen already
                     key = driver.state_key()
@@ -208,20 +219,29 @@ class Explorer:
                     seen.add(key)
                     return True
 
-                execution = self.execute(plan, chooser, visit)
+                execution = self.execute(plan, chooser, visit, budget)
                 report.executions += 1
+                executions += 1
                 if not execution.pruned:
                     result = self.judge(execution)
                     if result.verdict == "invalid":
-                        report.states += len(seen)
-                        report.found = Found(execution, chooser.decisions, result)
-                        return
-                if progress is not None and report.executions % 256 == 0:
-                    progress(report)
+                        return Found(execution, chooser.decisions, result)
                 prefix = _next_prefix(execution)
-                if prefix is None:
-                    break
+            return None
+        finally:
             report.states += len(seen)
+
+    def _exhaustive(self, report: Exploration, deadline: float, progress: Callable | None) -> None:
+        for plan in self.exhaustive_plans():
+            report.plans += 1
+            found = self.search_plan(plan, report, deadline)
+            if found is not None:
+                report.found = found
+                return
+            if report.stopped:
+                return
+            if progress is not None:
+                progress(report)
         report.exhausted = True
 
     def _sample(self, report: Exploration, deadline: float, progress: Callable | None) -> None:
