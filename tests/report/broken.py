@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaos.system import Env
+from chaos.system import Env, OperationFailed
 from chaos.systems.register import Register
 
 
@@ -32,3 +32,17 @@ class StaleReadRegister(Register):
         if self.reads == self.stale:
             self.remembered = (key, found)
         return found
+
+
+class HostileRegister(Register):
+    """Every value a person might paste into a report, as markup: reads answer with a script
+    tag (a value never written, so the history is invalid and the answer lands in the
+    counterexample), and odd writes fail with an error text that is an HTML image tag."""
+
+    async def read(self, key: str, value: Any) -> Any:
+        return "<script>alert('read')</script>"
+
+    async def write(self, key: str, value: Any) -> Any:
+        if isinstance(value, int) and value % 2:
+            raise OperationFailed("<img src=x onerror=alert('error')> </script><!--")
+        return await super().write(key, value)
