@@ -22,7 +22,9 @@ BAD_INPUT = 3
 UNREACHABLE = 4
 
 console = Console(highlight=False, soft_wrap=True)
-errors = Console(stderr=True, highlight=False)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
+"""soft_wrap: an error is one line however narrow the terminal (or a CI log) is, so that it
+stays greppable and never splits a host:port or a path."""
 
 
 def _fail(message: str, code: int) -> None:
