@@ -6,8 +6,9 @@ an internal error (the GET reads a buffer the PUT just closed), and the check of
 write and the write itself are separate steps that another thread can run between. Real S3
 applies each request atomically, and chaos runs against a fake must judge our code, not the
 fake's races; so this launcher serves the very same app behind one lock (connections are still
-handled by threads, so clients keep their keep-alive connections), and keeps werkzeug from
-logging every request.
+accepted by threads). It also keeps werkzeug from logging every request and takes moto's list
+of its own modules once instead of on every request: both cost the server time that tests and
+benchmarks would otherwise spend waiting.
 
 Usage (tests/conftest.py and bench/adapters.py start it as a subprocess)::
 
@@ -26,6 +27,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from moto import backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
 
@@ -56,12 +58,21 @@ def serialised(app: Callable[..., Iterable[bytes]]) -> Callable[..., list[bytes]
     return serve
 
 
+def list_modules_once() -> None:
+    """moto routes each request by listing its own package directory (hundreds of ``stat``
+    calls, a third of a request's time); the listing cannot change while it runs, so take it
+    once."""
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    list_modules_once()
     app = serialised(DomainDispatcherApplication(create_backend_app))
     run_simple(args.host, args.port, app, threaded=True, request_handler=QuietHandler)
 
