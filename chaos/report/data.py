@@ -113,6 +113,7 @@ def fault_windows(events: Iterable[dict[str, Any]], end_time: int) -> list[Fault
     """
     windows: list[FaultWindow] = []
     started: dict[Hashable, list[FaultWindow]] = {}
+    invoked: set[Hashable] = set()
     pending: dict[str, tuple[int, dict[str, Any]]] = {}
     for event in events:
         if event.get("process") != NEMESIS:
@@ -123,12 +124,19 @@ def fault_windows(events: Iterable[dict[str, Any]], end_time: int) -> list[Fault
         detail = " ".join(part for part in (_text(event.get("key")), _detail(value), _text(event.get("error"))) if part)
         ident = (name, _text(event.get("key")), _identity(value))
         if phase == "start":
+            if event.get("type") != "invoke" and ident in invoked:
+                invoked.discard(ident)  # the completion of a nemesis invoke that opened it
+                continue
+            if event.get("type") == "invoke":
+                invoked.add(ident)
             window = FaultWindow(name, time, time, detail, open=True)
             started.setdefault(ident, []).append(window)
             windows.append(window)
             continue
         if phase == "end":
             waiting = started.get(ident)
+            if not waiting:  # Jepsen's stop events carry no target: the oldest open one of that name
+                waiting = next((w for key, w in started.items() if key[0] == name and w), None)
             if waiting:
                 window = waiting.pop(0)
                 window.end = max(time, window.start)

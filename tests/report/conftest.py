@@ -137,8 +137,10 @@ class Page:
         return shot
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One Chromium per test module. Not longer: Playwright's sync API keeps an event loop
+    running on the main thread while it is open, and other modules call ``asyncio.run``."""
     if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
         message = f"headless Chromium not found at {CHROMIUM} (apt-get install chromium)"
         if os.environ.get("CI") == "true":
