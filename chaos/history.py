@@ -94,7 +94,7 @@ class HistoryWriter:
 
     def __init__(self, path: Path, start_ns: int | None = None) -> None:
         self.path = path
-        self._file: io.BufferedWriter = open(path, "ab", buffering=1 << 16)  # noqa: SIM115
+        self._file: io.BufferedWriter = open(path, "wb", buffering=1 << 16)  # noqa: SIM115
         self._index = 0
         self._start = time.monotonic_ns() if start_ns is None else start_ns
         self._dumps = orjson.dumps

@@ -16,6 +16,11 @@ import orjson
 
 from .secrets import Secrets
 
+ARTIFACTS = (
+    "experiment.yaml", "seed", "history.jsonl", "results.json", "report.html", "junit.xml", "replay.json", "trace.txt",
+)
+"""Every file a run may write into its directory."""
+
 
 @dataclass(frozen=True)
 class RunDir:
@@ -34,6 +39,8 @@ class RunDir:
                 path = base / f"{stamp}-{n}"
         else:
             path = out
+            for name in ARTIFACTS:  # a directory reused with --out holds this run's files only
+                (path / name).unlink(missing_ok=True)
         path.mkdir(parents=True, exist_ok=True)
         return cls(path)
 

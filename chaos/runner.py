@@ -182,6 +182,10 @@ class Runner:
             exit_code=code,
             wall_seconds=time.monotonic() - wall_start,
         )
+        explain = getattr(resolve(experiment.system.name), "explain", None)
+        if explain is not None and verdict == "invalid":
+            operations = history_mod.load_operations(self.rundir.history)
+            result.extra["explanation"] = [line for check in checks for line in explain(check, operations)]
         self.rundir.write_results(result.to_dict(), self.secrets)
         self._write_artifacts(result)
         return result

@@ -52,6 +52,8 @@ def print_run(console: Console, result: RunResult) -> None:
         highlight=False,
     )
     print_checks(console, result.checks)
+    for line in result.extra.get("explanation", []):
+        console.print(line, markup=False, highlight=False)
     expect = result.experiment.expect
     style = VERDICT_STYLE.get(result.verdict, "bold")
     outcome = "as expected" if result.exit_code == 0 else "NOT as expected"

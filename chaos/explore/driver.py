@@ -125,7 +125,7 @@ class DriverInterceptor:
         result = await proceed()
         self.driver.observed(call, result)
         if directive == CRASH_AFTER:
-            raise ServerCrash(call.store, call.op, -1)
+            raise ServerCrash(call.store, call.op, -1, "after")
         return result
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from adapters import DefiniteError
 
 from ...system import Env
+from .explain import explain
 
 
 class PartialWrite(Exception):
@@ -25,6 +26,9 @@ class ProfileServer:
         self.db = env.stores["db"]
         self.blobs = env.stores["blobs"]
         self.clock = env.clock
+
+    explain = staticmethod(explain)
+    """Tells a violation in words (see :mod:`.explain`)."""
 
     @staticmethod
     def request(f: str, key: Any, n: int, expected: Any) -> Any:
