@@ -131,7 +131,8 @@
 
   // ------------------------------------------------------------------ elements and layout
 
-  var GUTTER = 112, AXIS = 22, NEM = 14, ROW = 16, BAR = 11, MAX_H = 560;
+  // taller rows while there are few of them, so bar labels stay readable
+  var GUTTER = 112, AXIS = 22, NEM = 14, ROW = nLanes <= 24 ? 22 : 16, BAR = ROW - 6, MAX_H = 560;
   var scroller = document.getElementById("timeline-scroll");
   var canvas = document.getElementById("timeline");
   var spacer = document.getElementById("timeline-spacer");
@@ -269,7 +270,7 @@
         }
         if (w > 36) {
           ctx.fillStyle = "#1d1f23";
-          clippedText(opLabel(i), Math.max(cx0, GUTTER) + 3, y + BAR - 2, Math.min(cx1, cw) - Math.max(cx0, GUTTER) - 5);
+          clippedText(opLabel(i), Math.max(cx0, GUTTER) + 3, y + BAR / 2 + 4, Math.min(cx1, cw) - Math.max(cx0, GUTTER) - 5);
         }
         if (role[i] || i === selected) highlights.push(i, y, 0);
       }
@@ -403,7 +404,7 @@
     for (var l = firstLane; l <= lastLane; l++) {
       var procs = raw.lanes[l];
       var label = "p" + procs[0] + (procs.length > 1 ? ", p" + procs[1] : "") + (procs.length > 2 ? " +" + (procs.length - 2) : "");
-      ctx.fillText(label, 6, top + l * ROW - scrollY + ROW - 4, GUTTER - 12);
+      ctx.fillText(label, 6, top + l * ROW - scrollY + ROW / 2 + 4, GUTTER - 12);
     }
     ctx.restore();
     ctx.fillStyle = "#fff";
