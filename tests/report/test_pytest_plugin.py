@@ -95,3 +95,9 @@ def test_chaos_select_and_unmatched_patterns(tmp_path: Path) -> None:
     done = _pytest("--chaos", "experiments/*-nothing-matches.yaml")
     assert done.returncode == 4  # usage error
     assert "no experiment file" in done.stderr
+
+
+async def test_chaos_run_from_an_async_test(chaos_run: ChaosRun) -> None:
+    # an event loop is running here: the run gets its own loop on a worker thread
+    result = chaos_run(ROOT / "experiments" / "register-memory.yaml", operations=100)
+    assert result.exit_code == 0 and result.stats.completed == 100
