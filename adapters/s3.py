@@ -34,7 +34,7 @@ Settings (besides ``keep``, ``reuse``, ``connect_timeout``, ``retry``)::
 
     bucket: my-bucket            # required
     endpoint_url: http://127.0.0.1:9000   # omit for AWS itself
-    region: us-east-1
+    region: eu-west-1            # default: the standard AWS configuration, else us-east-1
     prefix: team-a/run-7         # default: the run's namespace
     aws_access_key_id: ...       # default: the standard AWS chain (env, profile, role)
     aws_secret_access_key: ...
@@ -97,7 +97,8 @@ class S3Settings(CommonSettings):
 
     bucket: str = Field(min_length=3, max_length=63)
     endpoint_url: str | None = None
-    region: str = "us-east-1"
+    region: str | None = None
+    """Default: the standard AWS configuration (``AWS_DEFAULT_REGION``, profile), else us-east-1."""
     prefix: str | None = Field(None, min_length=1)
     aws_access_key_id: str | None = None
     aws_secret_access_key: str | None = None
@@ -175,7 +176,8 @@ class S3Store:
         self.settings = validate_settings(S3Settings, settings, "s3")
         self.namespace = namespace
         self.bucket = self.settings.bucket
-        self.address = _endpoint_address(self.settings.endpoint_url, self.settings.region)
+        self.region: str = self.settings.region or get_session().get_config_variable("region") or "us-east-1"
+        self.address = _endpoint_address(self.settings.endpoint_url, self.region)
         root = (self.settings.prefix or namespace or "chaos").strip("/")
         self.prefix = f"{root}/"
         """Every object of the store lives under this key prefix."""
@@ -203,7 +205,7 @@ class S3Store:
     def _config(self) -> AioConfig:
         style = self.settings.addressing_style or ("path" if self.settings.endpoint_url else "auto")
         options: dict[str, Any] = {
-            "region_name": self.settings.region,
+            "region_name": self.region,
             "connect_timeout": self.settings.connect_timeout,
             "read_timeout": self.settings.read_timeout,
             "max_pool_connections": self.pool_size,
@@ -228,7 +230,7 @@ class S3Store:
                     get_session().create_client(
                         "s3",
                         endpoint_url=s.endpoint_url,
-                        region_name=s.region,
+                        region_name=self.region,
                         aws_access_key_id=s.aws_access_key_id,
                         aws_secret_access_key=s.aws_secret_access_key,
                         aws_session_token=s.aws_session_token,
@@ -280,8 +282,8 @@ class S3Store:
                 store=self.kind,
             )
         params: dict[str, Any] = {"Bucket": self.bucket}
-        if self.settings.region != "us-east-1":
-            params["CreateBucketConfiguration"] = {"LocationConstraint": self.settings.region}
+        if self.region != "us-east-1":
+            params["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
         try:
             await self._request("create_bucket", **params)
         except S3Rejected as exc:
