@@ -171,6 +171,8 @@ class S3Store:
     """The :class:`~adapters.protocol.Store` protocol over the objects under one prefix."""
 
     kind = "s3"
+    list_page = 1000
+    """Keys asked for per ``ListObjectsV2`` page (S3's maximum)."""
 
     def __init__(self, settings: dict[str, Any] | None = None, namespace: str = "", *, concurrency: int | None = None):
         self.settings = validate_settings(S3Settings, settings, "s3")
@@ -411,7 +413,7 @@ class S3Store:
         keys: list[str] = []
         token: str | None = None
         while True:
-            params: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix + prefix}
+            params: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix + prefix, "MaxKeys": self.list_page}
             if token:
                 params["ContinuationToken"] = token
             page = await self._request("list_objects_v2", **params)
