@@ -21,7 +21,7 @@ all), and the faults that fire act on it:
                           fault's window is on
 ========================  ==============================================================
 
-Determinism: each fault has its own generator seeded from ``(seed, fault index)`` and its
+Determinism: each fault has its own generators seeded from ``(seed, fault index)`` and its
 own counter of matching calls, so on the in-memory store the same seed and system give the
 same faults at the same calls, whatever the wall-clock timing (time windows excepted, unless
 the clock is virtual). Every injected fault is a history event with process ``nemesis``;
@@ -38,8 +38,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fnmatch
+import math
 import random
 import re
+import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -60,11 +62,15 @@ class ServerCrash(BaseException):
     A ``BaseException`` on purpose: a crash must not be caught by the ordinary
     ``except Exception`` of the system under test, so that nothing after the crash point runs
     (only ``finally`` blocks, as when a process is killed by a signal Python can see). The
-    runner records the operation as ``info`` with error ``crashed at <store>.<op>``.
+    runner records the operation as ``info`` with this message as its error.
     """
 
-    def __init__(self, store: str, op: str, fault: int) -> None:
-        super().__init__(f"crashed at {store}.{op}")
+    def __init__(self, store: str, op: str, fault: int, when: str = "before") -> None:
+        if when == "after":
+            super().__init__(f"crashed after {store}.{op} took effect")
+        else:
+            super().__init__(f"crashed at {store}.{op}, before it took effect")
+        self.when = when
         self.store = store
         self.op = op
         self.fault = fault
@@ -74,10 +80,22 @@ def _glob(pattern: str | None) -> Callable[[str], Any] | None:
     return None if pattern is None else re.compile(fnmatch.translate(pattern)).match
 
 
-class _Rule:
-    """One compiled in-process fault: its matchers, activity and seeded trigger."""
+NEVER = sys.maxsize
+"""A call count never reached: the fault will not fire again."""
 
-    __slots__ = ("active", "actor_match", "count", "every", "index", "key_match", "kind", "mode", "p", "rng", "spec")
+
+class _Rule:
+    """One compiled in-process fault: its matchers, activity and seeded trigger.
+
+    The trigger is kept as the number of the next matching call that fires (``next``), so
+    deciding a call is one increment and one comparison whatever the mode: ``every`` and
+    ``nth`` are counted, and ``probability`` draws the gap to the next firing call from the
+    geometric distribution (the same law as one draw per call, with one draw per firing)."""
+
+    __slots__ = (
+        "active", "actor_match", "count", "delays", "every", "index", "key_match", "kind", "mode", "next", "p",
+        "plain", "rng", "spec",
+    )
 
     ALWAYS, PROBABILITY, EVERY, NTH = range(4)
 
@@ -86,42 +104,55 @@ class _Rule:
         self.spec = spec
         self.kind = spec.kind
         self.rng = random.Random(f"{seed}/fault/{index}")
+        self.delays = random.Random(f"{seed}/fault/{index}/delays")
         self.key_match = _glob(spec.key)
         self.actor_match = _glob(spec.actor)
         self.active: Active | None = spec.active if spec.active is not None and spec.active.bounded else None
+        self.plain = self.key_match is None and self.actor_match is None and self.active is None
+        """No key, actor or time filter: every call of its primitives counts."""
         self.count = 0
         self.p = 0.0
         self.every = 0
         if spec.nth is not None:
-            self.mode, self.every = self.NTH, spec.nth
+            self.mode, self.every, self.next = self.NTH, spec.nth, spec.nth
         elif spec.every is not None:
-            self.mode, self.every = self.EVERY, spec.every
+            self.mode, self.every, self.next = self.EVERY, spec.every, spec.every
         elif spec.probability is not None:
             self.mode, self.p = self.PROBABILITY, spec.probability
+            self.next = self._gap()
         else:
-            self.mode = self.ALWAYS
+            self.mode, self.next = self.ALWAYS, 1
 
-    def hit(self) -> bool:
-        """Count one matching call and say whether the fault fires on it."""
-        self.count += 1
+    def _gap(self) -> int:
+        """Calls until the next firing one (1: the very next), for ``probability``."""
+        p = self.p
+        if p >= 1.0:
+            return 1
+        if p <= 0.0:
+            return NEVER
+        return int(math.log(1.0 - self.rng.random()) / math.log1p(-p)) + 1
+
+    def advance(self) -> None:
+        """The fault fired on call ``count``: set the next call that fires."""
         mode = self.mode
-        if mode == 1:
-            return self.rng.random() < self.p
-        if mode == 0:
-            return True
-        if mode == 2:
-            return self.count % self.every == 0
-        return self.count == self.every
+        if mode == self.PROBABILITY:
+            self.next = min(NEVER, self.count + self._gap())
+        elif mode == self.EVERY:
+            self.next = self.count + self.every
+        elif mode == self.NTH:
+            self.next = NEVER
+        else:
+            self.next = self.count + 1
 
     def delay(self, spec: Delay) -> float:
-        """A delay drawn from this fault's generator."""
+        """A delay drawn from this fault's own generator for delays."""
         if spec.fixed is not None:
             return spec.fixed
         if spec.mean is not None:
-            drawn = self.rng.expovariate(1.0 / spec.mean)
+            drawn = self.delays.expovariate(1.0 / spec.mean)
             return drawn if spec.max is None else min(drawn, spec.max)
         assert spec.min is not None and spec.max is not None
-        return self.rng.uniform(spec.min, spec.max)
+        return self.delays.uniform(spec.min, spec.max)
 
 
 class _Gate:
@@ -244,20 +275,50 @@ class FaultLayer:
         rules = self.rules_for(store, op)
         if not rules and not self._gated:
             return fn
-        position = 1 if op == "request" else 0
-        name = {"list": "prefix", "request": "key"}.get(op, "key")
-        default = "" if op == "list" else None
-        layer = self
+        decide = self._decide
+        gated = self._gated
+        actor_of = current_actor.get
+        apply = self._apply
 
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            if layer._healed:
-                return await fn(*args, **kwargs)
-            key = args[position] if len(args) > position else kwargs.get(name, default)
-            actor = current_actor.get()
-            fired = layer._decide(rules, key, actor) if rules else None
-            if fired is None and not layer._gated:
-                return await fn(*args, **kwargs)
-            return await layer._apply(fired or (), store, op, key, actor, lambda: fn(*args, **kwargs))
+        # Plain functions returning the awaitable, not coroutines: when no fault fires, the
+        # caller awaits the adapter's own coroutine and the layer adds no frame to the call.
+        # One shape per primitive, so that no call packs its arguments.
+        call: Callable[..., Awaitable[Any]]
+        if op in ("get", "delete"):
+
+            def call(key: str) -> Awaitable[Any]:
+                fired = decide(rules, key)
+                if fired is None and not gated:
+                    return fn(key)
+                return apply(fired or (), store, op, key, actor_of(), lambda: fn(key))
+
+        elif op == "put":
+
+            def call(key: str, value: bytes) -> Awaitable[Any]:
+                fired = decide(rules, key)
+                if fired is None and not gated:
+                    return fn(key, value)
+                return apply(fired or (), store, op, key, actor_of(), lambda: fn(key, value))
+
+        elif op == "cas":
+
+            def call(key: str, expected: bytes | None, new: bytes) -> Awaitable[Any]:
+                fired = decide(rules, key)
+                if fired is None and not gated:
+                    return fn(key, expected, new)
+                return apply(fired or (), store, op, key, actor_of(), lambda: fn(key, expected, new))
+
+        else:  # list(prefix=""), request(operation, key=None, value=None)
+            position = 1 if op == "request" else 0
+            name = "prefix" if op == "list" else "key"
+            default = "" if op == "list" else None
+
+            def call(*args: Any, **kwargs: Any) -> Awaitable[Any]:
+                key = args[position] if len(args) > position else kwargs.get(name, default)
+                fired = decide(rules, key)
+                if fired is None and not gated:
+                    return fn(*args, **kwargs)
+                return apply(fired or (), store, op, key, actor_of(), lambda: fn(*args, **kwargs))
 
         call.__name__ = op
         call.__doc__ = getattr(fn, "__doc__", None)
@@ -276,27 +337,34 @@ class FaultLayer:
 
     # ------------------------------------------------------------------ deciding
 
-    def _decide(self, rules: tuple[_Rule, ...], key: Any, actor: str) -> list[_Rule] | None:
+    def _decide(self, rules: tuple[_Rule, ...], key: Any, actor: str | None = None) -> list[_Rule] | None:
         """The faults that fire on this call. Every matching, active fault counts the call
-        (and draws from its generator) whether or not an earlier one fires, so one fault's
-        decisions never depend on another's."""
+        whether or not another one fires, so one fault's decisions never depend on another's.
+        Once healed, no rule fires (:meth:`heal` moves every rule's next call to never)."""
         fired: list[_Rule] | None = None
         now = -1.0
         for rule in rules:
-            if rule.key_match is not None and (not isinstance(key, str) or rule.key_match(key) is None):
-                continue
-            if rule.actor_match is not None and rule.actor_match(actor) is None:
-                continue
-            if rule.active is not None:
-                if now < 0:
-                    now = self.clock.peek()
-                if not rule.active.is_active(now):
+            if not rule.plain:
+                if rule.key_match is not None and (not isinstance(key, str) or rule.key_match(key) is None):
                     continue
-            if rule.hit():
-                if fired is None:
-                    fired = [rule]
-                else:
-                    fired.append(rule)
+                if rule.actor_match is not None:
+                    if actor is None:
+                        actor = current_actor.get()
+                    if rule.actor_match(actor) is None:
+                        continue
+                if rule.active is not None:
+                    if now < 0:
+                        now = self.clock.peek()
+                    if not rule.active.is_active(now):
+                        continue
+            rule.count += 1
+            if rule.count != rule.next:
+                continue
+            rule.advance()
+            if fired is None:
+                fired = [rule]
+            else:
+                fired.append(rule)
         return fired
 
     # ------------------------------------------------------------------ acting
@@ -341,7 +409,7 @@ class FaultLayer:
             elif kind == "crash":
                 if spec.when == "after":
                     self._emit(rule, store, op, key, actor, when="after")
-                    raise ServerCrash(store, op, rule.index)
+                    raise ServerCrash(store, op, rule.index, "after")
             elif kind in ("stall", "pause") and spec.when == "after":
                 await self._hold(rule, store, op, key, actor, "after")
         if gated:
@@ -492,6 +560,8 @@ class FaultLayer:
         if self._healed:
             return
         self._healed = True
+        for rule in self.rules:
+            rule.next = NEVER
         for task in self._tasks:
             task.cancel()
         for _index, value in sorted(self._open_windows.items()):

@@ -5,6 +5,7 @@ definition."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -26,10 +27,11 @@ async def opened() -> MemoryStore:
     return store
 
 
-async def as_actor(actor: str, coro: Any) -> Any:
-    """Run ``coro`` as calls made by ``actor`` (the runner sets this per worker)."""
+async def as_actor(actor: str, call: Callable[[], Awaitable[Any]]) -> Any:
+    """Make ``call()`` as ``actor`` (the runner sets this per worker). The primitive is called
+    inside, because faults decide when a primitive is called."""
     current_actor.set(actor)
-    return await coro
+    return await call()
 
 
 # ------------------------------------------------------------------------------ error-before
@@ -87,7 +89,7 @@ async def test_crash_after_the_blob_step_leaves_the_blob_and_stops_the_operation
     system, blobs, db, faults = await two_step("- {kind: crash, store: blobs, op: put, when: after}")
     with pytest.raises(ServerCrash) as caught:
         await system.write("u1", 7)
-    assert str(caught.value) == "crashed at blobs.put"
+    assert str(caught.value) == "crashed after blobs.put took effect"
     assert await blobs.get("b/u1") == b"7", "crash when: after happens once the call took effect"
     assert await db.get("u1") is None, "nothing after the crash point runs"
     assert [(e["f"], e["value"]["when"]) for e in faults.events] == [("crash", "after")]
@@ -129,9 +131,9 @@ async def test_latency_write_lands_after_the_delay(virtual: VirtualClock) -> Non
     faults = layer("- {kind: latency, store: db, op: put, delay: 1h}", clock=virtual)
     raw = await opened()
     db = faults.wrap("db", raw)
-    writer = asyncio.create_task(as_actor("server-0", db.put("k", b"new")))
+    writer = asyncio.create_task(as_actor("server-0", lambda: db.put("k", b"new")))
     await asyncio.sleep(0)
-    assert await as_actor("server-1", db.get("k")) is None
+    assert await as_actor("server-1", lambda: db.get("k")) is None
     await writer
     assert await raw.get("k") == b"new"
     assert await virtual.now() == 3600.0
@@ -211,14 +213,14 @@ async def test_pause_triggered_by_a_call_stops_that_server_only(virtual: Virtual
     db = faults.wrap("db", raw)
     done: dict[str, float] = {}
 
-    async def step(name: str, actor: str, coro: Any) -> None:
-        await as_actor(actor, coro)
+    async def step(name: str, actor: str, call: Callable[[], Awaitable[Any]]) -> None:
+        await as_actor(actor, call)
         done[name] = await virtual.now()
 
-    paused = asyncio.create_task(step("paused put", "server-0", db.put("a", b"1")))
+    paused = asyncio.create_task(step("paused put", "server-0", lambda: db.put("a", b"1")))
     await asyncio.sleep(0)
-    same_server = asyncio.create_task(step("server-0 get", "server-0", db.get("a")))
-    other_server = asyncio.create_task(step("server-1 put", "server-1", db.put("b", b"2")))
+    same_server = asyncio.create_task(step("server-0 get", "server-0", lambda: db.get("a")))
+    other_server = asyncio.create_task(step("server-1 put", "server-1", lambda: db.put("b", b"2")))
     await asyncio.gather(paused, same_server, other_server)
     assert done["server-1 put"] == 0.0, "other servers keep running"
     assert done["paused put"] == 7200.0
