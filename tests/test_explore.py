@@ -37,7 +37,7 @@ def test_naive_one_server_write_crashes_after_db_step_then_read(tmp_path: Path) 
     assert best is not None and best.execution.plan.operations == 2
     assert client_ops(best.execution) == [("write", "info"), ("read", "ok")]
     assert faults(best.execution) == ["crash"]
-    read = [e for e in best.execution.events if e["f"] == "read" and e["type"] == "ok"][0]
+    read = next(e for e in best.execution.events if e["f"] == "read" and e["type"] == "ok")
     assert read["value"] == ["m1", None]  # new metadata, no image
 
 
@@ -52,7 +52,7 @@ def test_improved_one_server_is_the_seed_trace(tmp_path: Path) -> None:
     crash = next(s for s in best.execution.steps if s.fault)
     assert crash.what.startswith("db.put")  # after the blob overwrite, before the metadata
     assert any(w.startswith("blobs.put(u1, i2)") for w in steps)
-    read = [e for e in best.execution.events if e["f"] == "read" and e["type"] == "ok"][0]
+    read = next(e for e in best.execution.events if e["f"] == "read" and e["type"] == "ok")
     assert read["value"] == ["m1", "i2"]
 
 
@@ -80,7 +80,7 @@ def test_broken_cleaners_are_found_and_shrunk(tmp_path: Path, design: str) -> No
     assert best is not None and best.execution.plan.operations == 2
     deleted = [s for s in best.execution.steps if s.actor == "cleaner" and s.what.startswith("blobs.delete")]
     assert deleted, "the cleaner deleted the blob the read needed"
-    read = [e for e in best.execution.events if e["f"] == "read" and e["type"] == "ok"][0]
+    read = next(e for e in best.execution.events if e["f"] == "read" and e["type"] == "ok")
     assert read["value"][1] is None
     if design == "improved":
         assert faults(best.execution) == ["pause"]  # a two-hour stall between blob and database
