@@ -106,7 +106,7 @@ async def test_crash_is_info_and_stops_the_operation_midway(tmp_path: Path) -> N
     try:
         _, result = await run(text, tmp_path / "r")
         [op] = pair(read_events(result.run_dir / "history.jsonl"))
-        assert (op.status, op.error) == ("info", "crashed at blobs.put")
+        assert (op.status, op.error) == ("info", "crashed after blobs.put took effect")
         assert [v for k, v in memory._SERVERS["crash-blobs"].items() if k.endswith("b/k0")] == [b"1"]
         assert not memory._SERVERS["crash-db"], "the metadata step never ran"
     finally:
