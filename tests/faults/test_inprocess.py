@@ -363,3 +363,27 @@ async def test_around_is_the_same_layer_as_an_interceptor() -> None:
     with pytest.raises(ConnectionLost):
         await put("b")
     assert await raw.get("b") == b"v"
+
+
+class Service:
+    """An in-process endpoint with the http adapter's shape: ``request(operation, key, value)``."""
+
+    kind = "service"
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, Any, Any]] = []
+
+    async def request(self, operation: str, key: str | None = None, value: Any = None) -> Any:
+        self.received.append((operation, key, value))
+        return "done"
+
+
+async def test_request_primitive_of_an_endpoint() -> None:
+    faults = layer("- {kind: error-after, store: api, op: request, key: 'u*'}", stores=("api",))
+    service = Service()
+    api = faults.wrap("api", service)
+    with pytest.raises(ConnectionLost):
+        await api.request("write", "u1", 5)
+    assert service.received == [("write", "u1", 5)], "the request reached the service"
+    assert await api.request("read", key="v1") == "done"
+    assert [(e["value"]["op"], e["value"]["key"]) for e in faults.events] == [("request", "u1")]
