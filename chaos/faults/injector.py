@@ -271,7 +271,11 @@ class FaultLayer:
 
     def intercepted(self, store: str, op: str, fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         """``fn`` (the adapter's ``op``) with this layer's faults around it; ``fn`` itself
-        when no fault can touch that primitive."""
+        when no fault can touch that primitive.
+
+        Faults are decided when the primitive is *called* (the returned function is not a
+        coroutine function), in the caller's context: ``current_actor`` is read there. This
+        is what keeps a call no fault hits as cheap as the adapter's own."""
         rules = self.rules_for(store, op)
         if not rules and not self._gated:
             return fn
