@@ -17,6 +17,7 @@ from rich.console import Console
 from . import __version__
 from .experiment import ExperimentError, LoadedExperiment, load
 from .history import HistoryError
+from .systems.profile import DESIGN_NAMES
 
 BAD_INPUT = 3
 UNREACHABLE = 4
@@ -131,6 +132,49 @@ def replay(replay_file: Path, out: Path | None) -> None:
     print_checks(console, [result])
     console.print(f"history: {run_dir / 'history.jsonl'}")
     sys.exit({"valid": 0, "invalid": 1}.get(result.verdict, 2))
+
+
+@main.group()
+def serve() -> None:
+    """Run a built-in system as a standalone service, for experiments to drive from outside."""
+
+
+@serve.command(name="profile")
+@click.option("--design", type=click.Choice(DESIGN_NAMES), default="working", show_default=True)
+@click.option("--db", "dsn", required=True, envvar="CHAOS_PG_DSN", help="PostgreSQL DSN (or CHAOS_PG_DSN).")
+@click.option("--blobs", "endpoint", envvar="CHAOS_S3_ENDPOINT", help="S3 endpoint URL (omit for AWS).")
+@click.option("--bucket", envvar="CHAOS_S3_BUCKET", default="chaos", show_default=True)
+@click.option("--region", default="us-east-1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--servers", default=1, show_default=True, type=click.IntRange(1, 1024),
+              help="Instances of the design, each taking one request at a time.")
+@click.option("--time-scale", default=1.0, show_default=True, type=float, help="System seconds per wall second.")
+def serve_profile(
+    design: str, dsn: str, endpoint: str | None, bucket: str, region: str, host: str, port: int, servers: int,
+    time_scale: float,
+) -> None:
+    """The seed's profile store over HTTP: PUT/GET /profiles/{user} on PostgreSQL and S3."""
+    from adapters import AdapterError
+
+    from .clock import ScaledClock
+    from .secrets import redact_urls
+    from .systems.profile.service import serve as run_service
+
+    blobs: dict[str, object] = {"bucket": bucket, "region": region}
+    if endpoint:
+        blobs["endpoint_url"] = endpoint
+
+    def ready(bound: int) -> None:
+        console.print(f"profile service ({design}, {servers} server(s)) on http://{host}:{bound}")
+
+    try:
+        asyncio.run(run_service(design, {"dsn": dsn}, blobs, host=host, port=port, servers=servers,
+                                clock=ScaledClock(time_scale), ready=ready))
+    except KeyboardInterrupt:
+        pass
+    except (AdapterError, OSError) as exc:
+        _fail(f"error: {redact_urls(str(exc))}", UNREACHABLE)
 
 
 @main.command()

@@ -296,13 +296,15 @@ class Runner:
         # Faults wrap only the stores (and primitives) they can hit; an interceptor given to the
         # runner (the controlled scheduler) stands outside them.
         wrapped = {name: store if faults is None else faults.wrap(name, store) for name, store in stores.items()}
+        shared_state: dict[str, Any] = {}
 
         def env(index: int) -> Env:
             by_role: dict[str, Any] = {}
             for role, store_name in roles.items():
                 store = wrapped[store_name]
                 by_role[role] = store if self.interceptor is None else StoreHandle(store_name, store, self.interceptor)
-            return Env(stores=by_role, clock=clock, options=dict(spec.options), server=index, servers=count)
+            return Env(stores=by_role, clock=clock, options=dict(spec.options), server=index, servers=count,
+                       shared=shared_state)
 
         self._actor_env = env(-1)
         return [Server(system(env(index)), index, shared) for index in range(count)]

@@ -62,11 +62,16 @@ class Env:
     options: dict[str, Any] = field(default_factory=dict)
     server: int = 0
     servers: int = 1
+    shared: dict[str, Any] = field(default_factory=dict)
+    """One dict for every server (and actor) of a run: what they share, e.g. a service the
+    first server's ``setup()`` starts and every server then calls."""
 
 
 BUILTINS: dict[str, str] = {
     "register": "chaos.systems.register:Register",
     "kv": "chaos.systems.register:Register",
+    "http": "chaos.systems.http:Remote",
+    "profile-service": "chaos.systems.profile.service:ProfileService",
     "profile-naive": "chaos.systems.profile.naive:NaiveProfile",
     "profile-improved": "chaos.systems.profile.improved:ImprovedProfile",
     "profile-working": "chaos.systems.profile.working:WorkingProfile",

@@ -37,6 +37,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -205,3 +206,24 @@ async def kv_service(http_service: Callable[[web.Application], Awaitable[str]]) 
 def kv_settings(kv_service: tuple[str, dict[str, bytes]]) -> dict[str, Any]:
     """Settings of an ``http`` store on ``kv_service`` (a fresh dict per test)."""
     return kv_store_settings(kv_service[0])
+
+
+# ---------------------------------------------------------------------------- the seed's experiments
+
+
+@pytest.fixture
+async def seed_env(pg_dsn: str, s3_settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment the ``*-pg-s3.yaml`` experiments read: PostgreSQL, and a fresh bucket on
+    the session's moto server with its credentials."""
+    from adapters import create
+
+    bucket = f"seed-{uuid.uuid4().hex[:8]}"
+    setup = create("s3", {**s3_settings, "bucket": bucket, "conditional_writes": False}, "setup")
+    await setup.open()  # creates the bucket the experiments expect
+    await setup.close()
+    monkeypatch.setenv("CHAOS_PG_DSN", pg_dsn)
+    monkeypatch.setenv("CHAOS_S3_ENDPOINT", s3_settings["endpoint_url"])
+    monkeypatch.setenv("CHAOS_S3_BUCKET", bucket)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", S3_CREDENTIALS["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", S3_CREDENTIALS["aws_secret_access_key"])
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")

@@ -4,32 +4,14 @@ the in-memory stores, one shorter run per design."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from adapters import create
 from chaos.pytest_plugin import run_file
-from tests.conftest import S3_CREDENTIALS
 
 SEED = Path(__file__).resolve().parent.parent / "experiments" / "seed"
 REAL = sorted(SEED.glob("*-pg-s3.yaml"))
-
-
-@pytest.fixture
-async def real_env(pg_dsn: str, s3_settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    bucket = f"seed-{uuid.uuid4().hex[:8]}"
-    setup = create("s3", {**s3_settings, "bucket": bucket, "conditional_writes": False}, "setup")
-    await setup.open()  # creates the bucket the experiments expect
-    await setup.close()
-    monkeypatch.setenv("CHAOS_PG_DSN", pg_dsn)
-    monkeypatch.setenv("CHAOS_S3_ENDPOINT", s3_settings["endpoint_url"])
-    monkeypatch.setenv("CHAOS_S3_BUCKET", bucket)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", S3_CREDENTIALS["aws_access_key_id"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", S3_CREDENTIALS["aws_secret_access_key"])
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
 
 
 def test_real_variants_differ_from_memory_only_in_their_stores() -> None:
@@ -47,7 +29,7 @@ def test_real_variants_differ_from_memory_only_in_their_stores() -> None:
 @pytest.mark.postgres
 @pytest.mark.s3
 @pytest.mark.parametrize("path", REAL, ids=lambda p: p.stem)
-async def test_design_gets_its_expected_verdict_on_postgres_and_s3(real_env: None, path: Path, tmp_path: Path) -> None:
+async def test_design_gets_its_expected_verdict_on_postgres_and_s3(seed_env: None, path: Path, tmp_path: Path) -> None:
     result = await asyncio.to_thread(
         run_file, path, out=tmp_path / "run", report=False
     )

@@ -312,9 +312,12 @@ class Driver:
         self.clock = DriverClock()
         servers = len(plan.servers)
 
+        shared: dict[str, Any] = {}
+
         def env(index: int) -> Env:
             handles = {role: StoreHandle(name, self.stores[name], interceptor) for role, name in roles.items()}
-            return Env(stores=handles, clock=self.clock, options=dict(options), server=index, servers=servers)
+            return Env(stores=handles, clock=self.clock, options=dict(options), server=index, servers=servers,
+                       shared=shared)
 
         self.actors: list[Actor] = []
         for index, ops in enumerate(plan.servers):

@@ -18,3 +18,6 @@ Operations: ``write`` with value ``[metadata, image]`` and ``read`` returning ``
 empty record) or ``[metadata, image]`` as actually fetched (``image`` is ``None`` when the
 blob was missing), checked with the ``profile`` model.
 """
+
+DESIGN_NAMES = ("naive", "improved", "working", "cleaner-naive", "cleaner-improved", "cleaner-kill", "cleaner-working")
+"""The designs, in the order of the seed's story (``profile-<name>`` is each one's system)."""
