@@ -215,6 +215,9 @@ class Proxy:
         for task in self._schedules:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self._relisten is not None:  # a down toxic just ended: let the port reopen, then close it
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._relisten
         self._stop_listening()
         for conn in list(self._conns):
             conn.reset()

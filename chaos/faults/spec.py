@@ -39,8 +39,8 @@ NETWORK_ADDRESS_KEYS: tuple[str, ...] = ("dsn", "endpoint_url", "base_url")
 
 
 # ---------------------------------------------------------------------------------------------
-# Value types. The experiment module defines the same parsers; they are repeated here (small)
-# because the experiment module imports this one.
+# Value types: the experiment module's parsers (durations such as 50ms or 2h, sizes such as
+# 64KB), looked up when a value is validated because that module imports this one.
 
 
 def _duration(value: Any) -> float:
@@ -311,7 +311,8 @@ class NetDown(_Network):
     toxic: Literal["down"]
     mode: Literal["refuse", "drop"] = "refuse"
     """``refuse``: connections are refused (the port is closed) and open ones are reset;
-    ``drop``: connections are accepted and everything sent is silently discarded."""
+    ``drop``: connections are accepted and everything sent is silently discarded. ``down``
+    takes the whole proxy down: ``probability`` and ``direction`` do not apply to it."""
 
 
 class NetTimeout(_Network):
