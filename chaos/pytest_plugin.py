@@ -193,6 +193,13 @@ def run_file(
         raise ChaosFailure(f"bad experiment file:\n{exc}") from None
     if out is not None and fresh_out:
         out = _fresh(out)
+    if loaded.experiment.mode == "explore":
+        from .explore import run_exploration
+
+        try:
+            return run_exploration(loaded, out, seed)  # type: ignore[return-value]
+        except SystemLoadError as exc:
+            raise ChaosFailure(f"{loaded.experiment.name}: {exc}") from None
     runner = Runner(loaded, out, seed=seed, report=report)
     try:
         return _run_sync(runner)

@@ -162,3 +162,11 @@ def test_explore_refuses_real_stores() -> None:
     text = (EXPLORE / "profile-naive-1.yaml").read_text().replace("db: {adapter: memory}", "db: {adapter: postgres}")
     with pytest.raises(ExperimentError, match="in-memory stores only"):
         loads(text)
+
+
+def test_pytest_plugin_runs_explore_experiments(tmp_path: Path) -> None:
+    from chaos.pytest_plugin import run_file
+
+    result = run_file(EXPLORE / "profile-naive-1.yaml", out=tmp_path / "run")
+    assert result.exit_code == 0 and result.verdict == "invalid"
+    assert result.checks and result.checks[0].verdict == "invalid"

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from ..checker import CheckResult
-from ..experiment import LoadedExperiment, loads
+from ..experiment import Experiment, LoadedExperiment, loads
 from ..history import HistoryError
 from ..rundir import RunDir
 from ..runner import exit_code_for
@@ -40,6 +40,16 @@ class ExploreResult:
     verdict: str
     exit_code: int
     check: CheckResult | None
+    interrupted: bool = False
+
+    @property
+    def experiment(self) -> Experiment:
+        return self.loaded.experiment
+
+    @property
+    def checks(self) -> list[CheckResult]:
+        """The checker's verdict on the (shrunk) failing execution, if any: what a run reports."""
+        return [self.check] if self.check is not None else []
 
     def to_dict(self) -> dict[str, Any]:
         return {
