@@ -120,11 +120,13 @@ async def test_an_exception_in_the_runner_closes_proxies(tmp_path: Path, pg_dsn:
 
 
 async def test_network_faults_against_postgres_through_the_runner(tmp_path: Path, pg_dsn: str, pgtest: None) -> None:
-    faults = [{"kind": "network", "store": "db", "toxic": "reset_peer", "timeout": "150ms", "probability": 0.5},
+    # resets start half a second in (after the store opened), on half of the connections
+    faults = [{"kind": "network", "store": "db", "toxic": "reset_peer", "timeout": 0, "probability": 0.5,
+               "active": {"start": "500ms"}},
               {"kind": "network", "store": "db", "toxic": "latency", "latency": "2ms", "direction": "both"}]
-    text = experiment(faults, operations=150, duration="60s", concurrency=3,
+    text = experiment(faults, duration="1500ms", concurrency=3,
                       stores={"db": {"adapter": "pgtest", "settings": {"dsn": pg_dsn}}},
-                      workload={"keys": 1, "mix": {"read": 2, "write": 1, "cas": 1}})
+                      workload={"keys": 1, "mix": {"read": 2, "write": 1, "cas": 1}, "rate": 100})
     runner = Runner(loads(text), tmp_path / "r")
     result = await runner.run()
     history = result.run_dir / "history.jsonl"
@@ -132,6 +134,7 @@ async def test_network_faults_against_postgres_through_the_runner(tmp_path: Path
     events = nemesis(history)
     assert {e["value"]["toxic"] for e in events} == {"reset_peer", "latency"}
     assert all(e["f"] == "network" and e["type"] == "info" for e in events)
+    assert any(e["value"].get("action") == "reset" for e in events)
     assert result.verdict == "valid"
     assert result.stats.faults == sum(1 for e in events if e["value"].get("phase") != "end")
     [proxy] = runner.faults.proxies  # type: ignore[union-attr]
@@ -154,3 +157,24 @@ async def test_virtual_time_runs_a_two_hour_pause_at_once(tmp_path: Path) -> Non
     ops = pair(read_events(result.run_dir / "history.jsonl"))
     assert len(ops) == 60 and all(op.status == "ok" for op in ops)
     assert result.verdict == "valid"
+
+
+async def test_network_faults_with_the_postgres_adapter(tmp_path: Path, pg_dsn: str) -> None:
+    """The project's own postgres adapter, pointed at the proxy by rewriting its dsn."""
+    faults = [{"kind": "network", "store": "db", "toxic": "limit_data", "bytes": "2KB", "direction": "upstream",
+               "probability": 0.5},
+              {"kind": "network", "store": "db", "toxic": "latency", "latency": "1ms", "jitter": "1ms"}]
+    text = experiment(faults, operations=200, duration="60s", concurrency=4,
+                      stores={"db": {"adapter": "postgres", "settings": {"dsn": pg_dsn}}},
+                      workload={"keys": 1, "mix": {"read": 2, "write": 1, "cas": 1}})
+    runner = Runner(loads(text), tmp_path / "r")
+    result = await runner.run()
+    history = result.run_dir / "history.jsonl"
+    assert_history_invariants(history)
+    assert result.verdict == "valid"
+    [proxy] = runner.faults.proxies  # type: ignore[union-attr]
+    assert proxy.connections >= 1 and proxy.bytes["upstream"] > 0
+    assert await refused(proxy.port)
+    cuts = [e for e in nemesis(history) if e["value"].get("action") == "cut"]
+    assert cuts, "requests were cut mid-stream"
+    assert any(op.status == "info" for op in pair(read_events(history))), "and operations in flight became info"
