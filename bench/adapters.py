@@ -12,8 +12,12 @@ For 8 and 64 workers it measures, in the same process and interleaved:
   tasks share one aiobotocore client configured as the adapter's (no botocore retries, same
   connection limit) and send the same requests, cas being a GET then a conditional PUT.
 
-It prints operations per second of each and their ratio; the target is a ratio of at least
-0.90: the framework must not be what limits a run against a real store. Each figure is the best
+* ``adapter``: the same operations on the adapter's primitives directly (no runner, no
+  history), which separates what the adapter costs from what the runner's bookkeeping costs.
+
+It prints operations per second of each and the ratios to ``bare``; the target is a
+framework/bare ratio of at least 0.90: the framework must not be what limits a run against a
+real store. Each figure is the best
 of ``--repeat`` runs (the machine is shared, and a neighbour's burst should not decide it).
 PostgreSQL comes from ``CHAOS_PG_DSN`` (default ``postgresql://postgres@127.0.0.1:5432/test``);
 S3 is a moto server this script starts on a free loopback port (``tests/moto_server.py``) and
@@ -46,6 +50,7 @@ from aiobotocore.session import get_session
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from adapters import create  # noqa: E402
 from adapters.postgres import PostgresStore, quote_ident  # noqa: E402
 from adapters.s3 import S3Store  # noqa: E402
 from chaos.experiment import loads  # noqa: E402
@@ -128,6 +133,27 @@ async def drive(workers: int, ops: int, one: Callable[[int, Plan], Awaitable[Non
     start = time.perf_counter()
     await asyncio.gather(*(task(w) for w in range(workers)))
     return ops / (time.perf_counter() - start)
+
+
+async def adapter_only(backend: str, settings: dict[str, Any], workers: int, ops: int) -> float:
+    """The same operations straight on the adapter's primitives (no runner, no history): what
+    the adapter itself costs over the bare loop."""
+    store = create(backend, settings, f"bench-adapter-{uuid.uuid4().hex[:8]}", concurrency=workers)
+    await store.open()
+    try:
+
+        async def one(worker: int, plan: Plan) -> None:
+            f, key, old, new = plan.next()
+            if f == "read":
+                await store.get(key)
+            elif f == "write":
+                await store.put(key, new)
+            else:
+                await store.cas(key, old, new)
+
+        return await drive(workers, ops, one)
+    finally:
+        await store.close()
 
 
 async def bare_postgres(dsn: str, workers: int, ops: int) -> float:
@@ -242,17 +268,20 @@ def measure(
     repeat: int,
     workers: int,
     framework_run: Callable[[Path], float],
+    adapter_run: Callable[[], float],
     bare_run: Callable[[], float],
     root: Path,
 ) -> None:
-    best_framework = best_bare = 0.0
+    best = {"framework": 0.0, "adapter": 0.0, "bare": 0.0}
     for i in range(repeat):
-        best_bare = max(best_bare, bare_run())
-        best_framework = max(best_framework, framework_run(root / f"{name}-{workers}-{i}"))
-    ratio = best_framework / best_bare
-    verdict = "ok" if ratio >= 0.90 else "BELOW 0.90"
+        best["bare"] = max(best["bare"], bare_run())
+        best["adapter"] = max(best["adapter"], adapter_run())
+        best["framework"] = max(best["framework"], framework_run(root / f"{name}-{workers}-{i}"))
+    ratio = best["framework"] / best["bare"]
+    verdict = "ok" if ratio >= 0.90 else "below 0.90"
     print(
-        f"{name:<9} {workers:>7}  {best_framework:>10,.0f}/s  {best_bare:>10,.0f}/s  {ratio:>6.2f}  {verdict}",
+        f"{name:<9} {workers:>7}  {best['framework']:>10,.0f}/s  {best['adapter']:>10,.0f}/s  {best['bare']:>10,.0f}/s"
+        f"  {ratio:>9.2f}  {best['adapter'] / best['bare']:>9.2f}  {verdict}",
         flush=True,
     )
 
@@ -266,7 +295,10 @@ def main() -> None:
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
     dsn = os.environ.get("CHAOS_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
-    print(f"{'backend':<9} {'workers':>7}  {'framework':>12}  {'bare':>12}  {'ratio':>6}")
+    print(
+        f"{'backend':<9} {'workers':>7}  {'framework':>12}  {'adapter':>12}  {'bare':>12}"
+        f"  {'fw/bare':>9}  {'ad/bare':>9}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         if not args.skip_postgres:
@@ -276,6 +308,7 @@ def main() -> None:
                     args.repeat,
                     workers,
                     lambda out, w=workers: framework("postgres", {"dsn": dsn}, w, args.pg_ops, out),
+                    lambda w=workers: asyncio.run(adapter_only("postgres", {"dsn": dsn}, w, args.pg_ops)),
                     lambda w=workers: asyncio.run(bare_postgres(dsn, w, args.pg_ops)),
                     root,
                 )
@@ -290,6 +323,7 @@ def main() -> None:
                         args.repeat,
                         workers,
                         lambda out, w=workers: framework("s3", settings, w, args.s3_ops, out),
+                        lambda w=workers: asyncio.run(adapter_only("s3", settings, w, args.s3_ops)),
                         lambda w=workers: asyncio.run(bare_s3(endpoint, w, args.s3_ops)),
                         root,
                     )
