@@ -2,9 +2,11 @@
 
 The runner starts one :class:`Proxy` per store that has ``kind: network`` faults, on a free
 loopback port, and points the store's adapter at it. Every connection the adapter opens is
-relayed to the real server by two pumps (``upstream``: from this process to the server,
-``downstream``: the replies); each fault ("toxic") chosen for the connection acts on the
-chunks of its direction while it is active:
+relayed to the real server in two flows (``upstream``: from this process to the server,
+``downstream``: the replies). While no toxic acts on a flow, each chunk is written to the
+other socket as it arrives, in the same event-loop callback (a clean proxy costs little);
+once a toxic chosen for the connection is active, the flow's chunks queue up and a task
+applies the toxics to them in order:
 
 =============  ====================================================================
 ``latency``    each chunk waits ``latency`` ± ``jitter``
@@ -34,6 +36,7 @@ import contextlib
 import random
 import socket
 import struct
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -41,25 +44,21 @@ from .spec import NetworkFault
 
 Emit = Callable[[str, dict[str, Any], bool], None]
 
-CHUNK = 65536
 CONNECT_TIMEOUT = 5.0
 """Seconds the proxy waits for the real server to accept a connection."""
+QUEUE_HIGH = 1 << 20
+"""Bytes queued in a flow (toxics slow it down) before the proxy stops reading its source."""
 
 
-def reset(writer: asyncio.StreamWriter | None) -> None:
-    """Close ``writer``'s connection with a TCP RST instead of a FIN (``SO_LINGER`` 0)."""
-    if writer is None or writer.transport.is_closing():
+def reset(transport: asyncio.BaseTransport | None) -> None:
+    """Close a connection with a TCP RST instead of a FIN (``SO_LINGER`` 0)."""
+    if transport is None or transport.is_closing():
         return
-    sock = writer.get_extra_info("socket")
+    sock = transport.get_extra_info("socket")
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    writer.transport.abort()
-
-
-def _close(writer: asyncio.StreamWriter | None) -> None:
-    if writer is not None and not writer.transport.is_closing():
-        writer.close()
+    transport.abort()  # type: ignore[attr-defined]
 
 
 class Toxic:
@@ -86,40 +85,205 @@ class Toxic:
         return value
 
 
-class _Connection:
-    """One relayed connection: the client side, the server side, and what happens to it."""
+class _Side(asyncio.Protocol):
+    """One socket of a relayed connection (the client's, or the real server's)."""
 
-    def __init__(self, number: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, conn: _Connection) -> None:
+        self.conn = conn
+        self.transport: asyncio.Transport | None = None
+        self.writable = asyncio.Event()
+        self.writable.set()
+        self.gone = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.conn.made(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.conn.flow_from(self).feed(data)
+
+    def eof_received(self) -> bool:
+        self.conn.flow_from(self).feed_eof()
+        return True  # keep the socket open: the other direction may still flow
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.gone = True
+        self.writable.set()
+        self.conn.lost(self)
+
+    def pause_writing(self) -> None:
+        self.writable.clear()
+        self.conn.flow_to(self).source_pause()
+
+    def resume_writing(self) -> None:
+        self.writable.set()
+        self.conn.flow_to(self).source_resume()
+
+    def write(self, data: bytes) -> bool:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return False
+        transport.write(data)
+        return True
+
+
+class _Flow:
+    """One direction of a connection: from ``source`` to ``sink``, through its toxics."""
+
+    def __init__(self, conn: _Connection, direction: str, source: _Side, sink: _Side, toxics: list[Toxic]) -> None:
+        self.conn = conn
+        self.proxy = conn.proxy
+        self.direction = direction
+        self.source = source
+        self.sink = sink
+        self.toxics = toxics
+        self.queue: deque[bytes] = deque()
+        self.queued = 0
+        self.pump: asyncio.Task[None] | None = None
+        self.eof = False
+        self.throttled = False
+        self.sink_full = False
+
+    def feed(self, data: bytes) -> None:
+        conn = self.conn
+        if conn.dropped or conn.closed:
+            return
+        if self.pump is None and not any(t.enabled for t in self.toxics):
+            if self.sink.write(data):  # the clean path: no task, no queue
+                self.proxy.bytes[self.direction] += len(data)
+                self.proxy.writes[self.direction] += 1
+            return
+        self.queue.append(data)
+        self.queued += len(data)
+        if self.queued > QUEUE_HIGH and not self.throttled:
+            self.throttled = True
+            self._pause_source()
+        if self.pump is None:
+            self.pump = self.proxy._spawn(self._run())
+
+    def feed_eof(self) -> None:
+        if self.pump is None:
+            self._forward_eof()
+        else:
+            self.eof = True
+
+    def _forward_eof(self) -> None:
+        transport = self.sink.transport
+        if transport is not None and not transport.is_closing() and transport.can_write_eof():
+            with contextlib.suppress(OSError):
+                transport.write_eof()
+
+    def _pause_source(self) -> None:
+        transport = self.source.transport
+        if transport is not None and not transport.is_closing():
+            transport.pause_reading()
+
+    def _resume_source(self) -> None:
+        transport = self.source.transport
+        if transport is not None and not transport.is_closing() and not self.throttled and not self.sink_full:
+            transport.resume_reading()
+
+    def source_pause(self) -> None:
+        self.sink_full = True
+        self._pause_source()
+
+    def source_resume(self) -> None:
+        self.sink_full = False
+        self._resume_source()
+
+    async def write(self, data: bytes) -> None:
+        """Write ``data`` to the sink and wait while it is full (the slow path's drain)."""
+        if self.sink.write(data):
+            self.proxy.bytes[self.direction] += len(data)
+            self.proxy.writes[self.direction] += 1
+            if not self.sink.writable.is_set():
+                await self.sink.writable.wait()
+
+    async def _run(self) -> None:
+        """Apply the toxics to queued chunks, in order; the flow goes back to the clean path
+        once the queue is empty."""
+        conn = self.conn
+        try:
+            while self.queue and not conn.closed:
+                data = self.queue.popleft()
+                self.queued -= len(data)
+                if self.throttled and self.queued < QUEUE_HIGH // 2:
+                    self.throttled = False
+                    self._resume_source()
+                if conn.dropped:
+                    continue
+                for toxic in self.toxics:
+                    if toxic.enabled and data:
+                        data = await self.proxy._apply(conn, toxic, self, data)
+                if data:
+                    await self.write(data)
+            if self.eof and not conn.closed:
+                self._forward_eof()
+            if self.source.gone and not conn.closed:
+                conn.close()
+        except (ConnectionError, OSError):
+            conn.reset()
+        finally:
+            self.pump = None
+
+
+class _Connection:
+    """One relayed connection: its two sides, its two flows, and the toxics chosen for it."""
+
+    def __init__(self, proxy: Proxy, number: int, toxics: list[Toxic]) -> None:
+        self.proxy = proxy
         self.number = number
-        self.client_reader = reader
-        self.client_writer = writer
-        self.server_reader: asyncio.StreamReader | None = None
-        self.server_writer: asyncio.StreamWriter | None = None
-        self.toxics: list[Toxic] = []
+        self.toxics = toxics
+        self.client = _Side(self)
+        self.server = _Side(self)
+        self.up = _Flow(self, "upstream", self.client, self.server,
+                        [t for t in toxics if "upstream" in t.directions])
+        self.down = _Flow(self, "downstream", self.server, self.client,
+                          [t for t in toxics if "downstream" in t.directions])
         self.sent: dict[tuple[int, str], int] = {}
         self.reported: set[tuple[int, str]] = set()
         self.timers: dict[int, asyncio.Task[None]] = {}
         self.dropped = False
-        self.closed = asyncio.Event()
+        self.closed = False
 
-    def writers(self) -> list[asyncio.StreamWriter]:
-        return [w for w in (self.client_writer, self.server_writer) if w is not None]
+    def flow_from(self, side: _Side) -> _Flow:
+        return self.up if side is self.client else self.down
+
+    def flow_to(self, side: _Side) -> _Flow:
+        return self.down if side is self.client else self.up
+
+    def made(self, side: _Side) -> None:
+        if side is self.client:
+            self.proxy._accepted(self)
+
+    def lost(self, side: _Side) -> None:
+        """One side went away: close the other once what is queued toward it is written."""
+        flow = self.flow_from(side)
+        if flow.pump is None and not self.closed:
+            self.close()
+        if self.client.gone and (self.server.gone or self.server.transport is None):
+            self.finish()
+            self.proxy._conns.discard(self)
+
+    def sides(self) -> list[asyncio.Transport]:
+        return [s.transport for s in (self.client, self.server) if s.transport is not None]
 
     def reset(self) -> None:
-        for writer in self.writers():
-            reset(writer)
+        for transport in self.sides():
+            reset(transport)
         self.finish()
 
     def close(self) -> None:
-        for writer in self.writers():
-            _close(writer)
+        for transport in self.sides():
+            if not transport.is_closing():
+                transport.close()
         self.finish()
 
     def finish(self) -> None:
+        self.closed = True
         for timer in self.timers.values():
             timer.cancel()
         self.timers.clear()
-        self.closed.set()
 
 
 class Proxy:
@@ -150,10 +314,7 @@ class Proxy:
         self._server: asyncio.Server | None = None
         self._conns: set[_Connection] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
-        """Pumps, timers, re-listening: cancelled at close."""
-        self._handlers: set[asyncio.Task[Any]] = set()
-        """Connection handlers: never cancelled (asyncio's streams log a cancelled handler as
-        an error); they end once their pumps do."""
+        """Upstream connects, flow pumps, timers, re-listening: cancelled at close."""
         self._schedules: list[asyncio.Task[None]] = []
         self._healed = False
         self._closing = False
@@ -175,7 +336,8 @@ class Proxy:
         return self.port
 
     async def _listen(self) -> None:
-        self._server = await asyncio.start_server(self._accept, self.host, self.port, reuse_address=True)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(self._new_connection, self.host, self.port, reuse_address=True)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def listening(self) -> None:
@@ -209,7 +371,7 @@ class Proxy:
                 self._switch(toxic, False, reason="healed")
 
     async def close(self) -> None:
-        """Heal, stop listening, reset every open connection and wait for the pumps to end."""
+        """Heal, stop listening, reset every open connection and stop every task."""
         self.heal()
         self._closing = True
         for task in self._schedules:
@@ -221,14 +383,11 @@ class Proxy:
         self._stop_listening()
         for conn in list(self._conns):
             conn.reset()
+        self._conns.clear()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if self._handlers:
-            _, stuck = await asyncio.wait(list(self._handlers), timeout=CONNECT_TIMEOUT)
-            for task in stuck:  # only a handler still connecting to an unresponsive server
-                task.cancel()
 
     # ------------------------------------------------------------------ schedules
 
@@ -295,88 +454,64 @@ class Proxy:
 
     # ------------------------------------------------------------------ connections
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._handlers.add(task)
-            task.add_done_callback(self._handlers.discard)
+    def _new_connection(self) -> asyncio.Protocol:
+        """A client connects: draw which toxics apply to it (in accept order, from each
+        fault's generator) and hand asyncio its client side."""
         self.connections += 1
-        conn = _Connection(self.connections, reader, writer)
-        conn.toxics = [t for t in self.toxics if t.name != "down" and t.choose()]
+        conn = _Connection(self, self.connections, [t for t in self.toxics if t.name != "down" and t.choose()])
         self._conns.add(conn)
+        return conn.client
+
+    def _accepted(self, conn: _Connection) -> None:
+        if self._closing:
+            conn.reset()
+            return
+        if any(t.spec.mode == "drop" for t in self._down):
+            conn.dropped = True
+            self._emit("network", self._down[0].value(connection=conn.number, action="dropped"), True)
+            return
+        assert conn.client.transport is not None
+        conn.client.transport.pause_reading()  # until the real server answers
+        self._spawn(self._connect(conn))
+
+    async def _connect(self, conn: _Connection) -> None:
+        loop = asyncio.get_running_loop()
         try:
-            if self._closing:
-                conn.reset()
-                return
-            if any(t.spec.mode == "drop" for t in self._down):
-                conn.dropped = True
-                self._emit("network", self._down[0].value(connection=conn.number, action="dropped"), True)
-            else:
-                try:
-                    async with asyncio.timeout(CONNECT_TIMEOUT):
-                        conn.server_reader, conn.server_writer = await asyncio.open_connection(*self.upstream)
-                except (OSError, TimeoutError):
-                    conn.reset()  # the real server is unreachable: the client sees a reset
-                    return
-            for toxic in conn.toxics:
-                if toxic.enabled and toxic.name in ("timeout", "reset_peer"):
-                    self._arm(conn, toxic)
-            pumps = [self._spawn(self._pump(conn, conn.client_reader, conn.server_writer, "upstream"))]
-            if conn.server_reader is not None:
-                pumps.append(self._spawn(self._pump(conn, conn.server_reader, writer, "downstream")))
-            await asyncio.gather(*pumps, return_exceptions=True)
-        finally:
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                await loop.create_connection(lambda: conn.server, *self.upstream)
+        except (OSError, TimeoutError):
+            conn.reset()  # the real server is unreachable: the client sees a reset
             self._conns.discard(conn)
+            return
+        if conn.closed or conn.client.gone:
             conn.close()
+            return
+        for toxic in conn.toxics:
+            if toxic.enabled and toxic.name in ("timeout", "reset_peer"):
+                self._arm(conn, toxic)
+        if conn.client.transport is not None and not conn.client.transport.is_closing():
+            conn.client.transport.resume_reading()
 
     def _arm(self, conn: _Connection, toxic: Toxic) -> None:
-        if toxic.index in conn.timers:
+        if toxic.index in conn.timers or conn.closed:
             return
         conn.timers[toxic.index] = self._spawn(self._timer(conn, toxic))
 
     async def _timer(self, conn: _Connection, toxic: Toxic) -> None:
         """``reset_peer``: reset after ``timeout``; ``timeout``: close after ``timeout`` (data
-        is dropped meanwhile by the pumps; 0 means never close)."""
+        is dropped meanwhile by the flows; 0 means never close)."""
         seconds = toxic.spec.timeout
         if toxic.name == "timeout" and seconds == 0:
             return
         await asyncio.sleep(seconds)
         conn.timers.pop(toxic.index, None)
-        if toxic.enabled and not conn.closed.is_set():
+        if toxic.enabled and not conn.closed:
             action = "reset" if toxic.name == "reset_peer" else "closed"
             self._emit("network", toxic.value(connection=conn.number, action=action), True)
             if toxic.name == "reset_peer":
                 conn.reset()
             else:
                 conn.close()
-
-    async def _pump(
-        self,
-        conn: _Connection,
-        source: asyncio.StreamReader,
-        sink: asyncio.StreamWriter | None,
-        direction: str,
-    ) -> None:
-        toxics = [t for t in conn.toxics if direction in t.directions]
-        try:
-            while True:
-                data = await source.read(CHUNK)
-                if not data or conn.closed.is_set():
-                    break
-                if conn.dropped or sink is None:
-                    continue
-                for toxic in toxics:
-                    if toxic.enabled and data:
-                        data = await self._apply(conn, toxic, direction, data, sink)
-                if data:
-                    sink.write(data)
-                    self.bytes[direction] += len(data)
-                    self.writes[direction] += 1
-                    await sink.drain()
-            if sink is not None and not sink.transport.is_closing() and sink.can_write_eof():
-                sink.write_eof()
-        except (ConnectionError, OSError):
-            conn.reset()
 
     def _report(self, conn: _Connection, toxic: Toxic, direction: str, **extra: Any) -> None:
         """One event the first time a toxic acts on a connection in a direction."""
@@ -385,12 +520,11 @@ class Proxy:
             conn.reported.add(mark)
             self._emit("network", toxic.value(connection=conn.number, direction=direction, **extra), True)
 
-    async def _apply(
-        self, conn: _Connection, toxic: Toxic, direction: str, data: bytes, sink: asyncio.StreamWriter
-    ) -> bytes:
+    async def _apply(self, conn: _Connection, toxic: Toxic, flow: _Flow, data: bytes) -> bytes:
         """Apply ``toxic`` to one chunk; returns what is left to write (``b""``: consumed)."""
         spec: Any = toxic.spec
         name = toxic.name
+        direction = flow.direction
         if name == "latency":
             self._report(conn, toxic, direction, action="delayed")
             delay = spec.latency + (toxic.rng.uniform(-spec.jitter, spec.jitter) if spec.jitter else 0.0)
@@ -401,10 +535,7 @@ class Proxy:
             piece = max(1, int(spec.rate // 20))  # ~50 ms worth of bytes per write
             for start in range(0, len(data), piece):
                 part = data[start : start + piece]
-                sink.write(part)
-                self.bytes[direction] += len(part)
-                self.writes[direction] += 1
-                await sink.drain()
+                await flow.write(part)
                 await asyncio.sleep(len(part) / spec.rate)
             return b""
         if name == "slicer":
@@ -416,10 +547,7 @@ class Proxy:
                     size += toxic.rng.randint(-spec.size_variation, spec.size_variation)
                 part = data[start : start + max(1, size)]
                 start += len(part)
-                sink.write(part)
-                self.bytes[direction] += len(part)
-                self.writes[direction] += 1
-                await sink.drain()
+                await flow.write(part)
                 if spec.delay and start < len(data):
                     await asyncio.sleep(spec.delay)
             return b""
@@ -434,11 +562,9 @@ class Proxy:
                 return data
             part = data[: max(0, allowed)]
             if part:
-                sink.write(part)
+                flow.sink.write(part)
                 self.bytes[direction] += len(part)
                 self.writes[direction] += 1
-                with contextlib.suppress(ConnectionError, OSError):
-                    await sink.drain()
             conn.sent[mark] = spec.bytes
             self._emit("network", toxic.value(connection=conn.number, direction=direction, action="cut",
                                               after_bytes=spec.bytes), True)
