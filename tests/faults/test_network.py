@@ -181,7 +181,7 @@ async def test_limit_data_cuts_a_request_mid_stream(http_server: HttpServer, mak
         with pytest.raises(aiohttp.ClientError):
             async with session.post(f"http://127.0.0.1:{proxy.port}/upload", data=body) as response:
                 await response.read()
-    for _ in range(100):  # the server notices the cut when its read fails
+    for _ in range(500):  # the server notices the cut when its read fails
         if http_server.uploads_cut:
             break
         await asyncio.sleep(0.01)
