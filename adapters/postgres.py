@@ -16,7 +16,7 @@ tests; in particular compare-and-set never reads and then writes:
 Settings (besides ``keep``, ``reuse``, ``connect_timeout``, ``retry``)::
 
     dsn: postgresql://user@host:5432/db   # required; its password never reaches a message
-    table: my_table          # instead of the per-run name (then the run owns that table)
+    table: my_table          # instead of the per-run name; emptied at close, never dropped
     pool_size: 16            # connections; defaults to the experiment's concurrency, at most 64
     min_size: 4              # or size the pool by hand (min defaults to max: every connection
     max_size: 16             #   is made at open, not in the middle of a run)
@@ -286,6 +286,7 @@ class PostgresStore:
         self._sql_list_all = f'SELECT key FROM {t} ORDER BY key COLLATE "C"'
         self._sql_list = f"SELECT key FROM {t} WHERE key LIKE $1 ESCAPE '\\' ORDER BY key COLLATE \"C\""
         self._sql_drop = f"DROP TABLE IF EXISTS {t}"
+        self._sql_clear = f"DELETE FROM {t}"
         self.retrier = None if self.settings.retry is None else Retrier(self.settings.retry)
         install(self, self.retrier, {op: op in READS for op in ("get", "put", "delete", "cas", "list")})
 
@@ -356,7 +357,8 @@ class PostgresStore:
             pool.terminate()
 
     async def close(self) -> None:
-        """Drop the run's table (unless ``keep``) and close every connection."""
+        """Drop the run's table (unless ``keep``; a table named in the settings is only
+        emptied) and close every connection."""
         pool, self._pool = self._pool, None
         if pool is None:
             return
@@ -365,7 +367,8 @@ class PostgresStore:
                 async with asyncio.timeout(self.settings.connect_timeout):
                     con = await pool.acquire()
                     try:
-                        await con.execute(self._sql_drop)
+                        # A table named in the settings may be the user's own: emptied, never dropped.
+                        await con.execute(self._sql_drop if self.settings.table is None else self._sql_clear)
                     finally:
                         pool.release(con)
         finally:

@@ -97,12 +97,30 @@ async def test_table_with_odd_namespace_works_and_is_dropped(pg_dsn: str, admin:
 
 async def test_explicit_table_and_isolation_reach_the_server(opened: Any, admin: asyncpg.Connection) -> None:
     name = f"Chaos Explicit {uuid.uuid4().hex[:6]}"
-    store = await opened(table=name, isolation="serializable", statement_timeout="1500ms")
-    await store.put("k", b"v")
-    assert await admin.fetchval(f"SELECT value FROM {quote_ident(name)} WHERE key = 'k'") == b"v"
-    connection = store._pool.free[0]  # the settings are per session: ask one of the store's own
-    assert await connection.fetchval("SHOW default_transaction_isolation") == "serializable"
-    assert await connection.fetchval("SHOW statement_timeout") == "1500ms"
+    try:
+        store = await opened(table=name, isolation="serializable", statement_timeout="1500ms")
+        await store.put("k", b"v")
+        assert await admin.fetchval(f"SELECT value FROM {quote_ident(name)} WHERE key = 'k'") == b"v"
+        connection = store._pool.free[0]  # the settings are per session: ask one of the store's own
+        assert await connection.fetchval("SHOW default_transaction_isolation") == "serializable"
+        assert await connection.fetchval("SHOW statement_timeout") == "1500ms"
+        await store.close()
+    finally:
+        await admin.execute(f"DROP TABLE IF EXISTS {quote_ident(name)}")  # named tables are never dropped
+
+
+async def test_a_table_named_in_the_settings_is_emptied_not_dropped(pg_dsn: str, admin: asyncpg.Connection) -> None:
+    name = f"users_own_{uuid.uuid4().hex[:6]}"
+    await admin.execute(f'CREATE TABLE {name} (key text COLLATE "C" PRIMARY KEY, value bytea NOT NULL)')
+    try:
+        store = create("postgres", {"dsn": pg_dsn, "table": name}, "ignored")
+        await store.open()
+        await store.put("k", b"v")
+        await store.close()
+        assert await admin.fetchval("SELECT to_regclass($1)", name) is not None
+        assert await admin.fetchval(f"SELECT count(*) FROM {name}") == 0
+    finally:
+        await admin.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 async def test_more_workers_than_connections_share_them(opened: Any) -> None:
