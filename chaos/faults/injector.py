@@ -22,10 +22,13 @@ all), and the faults that fire act on it:
 ========================  ==============================================================
 
 Determinism: each fault has its own generators seeded from ``(seed, fault index)`` and its
-own counter of matching calls, so on the in-memory store the same seed and system give the
-same faults at the same calls, whatever the wall-clock timing (time windows excepted, unless
-the clock is virtual). Every injected fault is a history event with process ``nemesis``;
-faults with a duration write a ``start`` and an ``end`` event.
+own counter of matching calls, so decisions depend on the order of the calls only, never on
+how long they took: on the in-memory store, where the event loop orders calls the same way
+every time, the same seed and system give the same faults at the same calls. Wall-clock waits
+(scaled-time latency, time windows) can change that order; with ``clock: virtual`` they do not.
+
+Every injected fault is a history event with process ``nemesis``; faults with a duration write
+a ``start`` and an ``end`` event.
 
 Healing (:meth:`FaultLayer.heal`) stops every fault at once: nothing fires any more, stalled
 calls and paused servers resume, network toxics are removed. The runner heals when the run
