@@ -39,8 +39,10 @@ def nemesis(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def virtual() -> VirtualClock:
-    return VirtualClock()
+async def virtual() -> AsyncIterator[VirtualClock]:
+    clock = VirtualClock()
+    yield clock
+    await clock.aclose()
 
 
 @pytest.fixture
