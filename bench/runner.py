@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import tempfile
 import textwrap
 import time
@@ -24,8 +25,10 @@ from typing import Any
 
 import orjson
 
-from chaos.experiment import loads
-from chaos.runner import Runner
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from chaos.experiment import loads  # noqa: E402
+from chaos.runner import Runner  # noqa: E402
 
 EXPERIMENT = """\
 name: bench-runner
@@ -78,7 +81,7 @@ async def bare(workers: int, ops: int, path: Path, give_turn: bool) -> float:
 def framework(workers: int, ops: int, out: Path) -> float:
     loaded = loads(textwrap.dedent(EXPERIMENT.format(ops=ops, workers=workers)))
     runner = Runner(loaded, out)
-    runner._check = lambda: []  # noqa: SLF001 - the checker is measured by bench/checker.py
+    runner._check = lambda: []  # the checker is measured by bench/checker.py
     result = asyncio.run(runner.run())
     return result.stats.completed / result.stats.elapsed
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from adapters import AdapterError, ConnectError, DefiniteError, Store, create
 
 from . import history as history_mod
@@ -30,6 +32,7 @@ from .checker import CheckResult, check
 from .clock import make_clock
 from .experiment import Experiment, LoadedExperiment
 from .faults import FaultLayer, FaultSetupError, ServerCrash
+from .history import DUMP_OPTIONS
 from .rundir import RunDir
 from .secrets import Secrets, redact_urls
 from .stats import Stats
@@ -373,7 +376,8 @@ class Runner:
         timeout = self.experiment.workload.operation_timeout
         rate = self.experiment.workload.rate
         interval = workers / rate if rate else 0.0
-        append = writer.append
+        append = writer.append  # for the rare paths; the hot path writes lines itself
+        write, next_index, dumps = writer.write, writer.next_index, orjson.dumps
         clock = time.monotonic_ns
         start = writer.start_ns
         record = self.stats.record
@@ -393,7 +397,8 @@ class Runner:
                     await asyncio.sleep(delay)
             f, key, value = stream.next()
             began = clock() - start
-            append({"process": process, "type": "invoke", "f": f, "key": key, "value": value, "time": began})
+            write(dumps({"process": process, "type": "invoke", "f": f, "key": key, "value": value, "time": began,
+                         "index": next_index()}, option=DUMP_OPTIONS))
             error: str | None = None
             try:
                 if timeout is None:
@@ -417,10 +422,11 @@ class Runner:
             except Exception as exc:  # the system's own bug or an indefinite store error
                 kind, output, error = "info", value, clean(f"{type(exc).__name__}: {exc}")
             ended = clock() - start
-            event = {"process": process, "type": kind, "f": f, "key": key, "value": output, "time": ended}
+            event = {"process": process, "type": kind, "f": f, "key": key, "value": output, "time": ended,
+                     "index": next_index()}
             if error is not None:
                 event["error"] = error
-            append(event)
+            write(dumps(event, option=DUMP_OPTIONS))
             record(f, kind, ended - began)
             if kind == "info":
                 process += workers

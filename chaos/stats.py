@@ -28,9 +28,6 @@ class Stats:
         self.outcomes: dict[str, dict[str, int]] = {}
         """Operation name -> outcome (ok / fail / info) -> count."""
         self.latencies: dict[str, array] = {}
-        self.completed = 0
-        self.failures = 0
-        self.unknown = 0
         self.faults = 0
         self.started: float | None = None
         self.finished: float | None = None
@@ -48,18 +45,28 @@ class Stats:
         return (self.finished or time.monotonic()) - self.started
 
     def record(self, f: str, outcome: str, latency_ns: int) -> None:
-        bucket = self.latencies.get(f)
-        if bucket is None:
-            bucket = self.latencies[f] = array("q")
+        try:
+            self.latencies[f].append(latency_ns)
+        except KeyError:
+            self.latencies[f] = array("q", [latency_ns])
             self.outcomes[f] = {"ok": 0, "fail": 0, "info": 0}
-        bucket.append(latency_ns)
         self.outcomes[f][outcome] += 1
-        self.completed += 1
-        if outcome != "ok":
-            if outcome == "fail":
-                self.failures += 1
-            else:
-                self.unknown += 1
+
+    def _count(self, outcome: str | None) -> int:
+        # Summed when asked (a progress display asks ten times a second), not per operation.
+        return sum(c[outcome] if outcome else sum(c.values()) for c in list(self.outcomes.values()))
+
+    @property
+    def completed(self) -> int:
+        return self._count(None)
+
+    @property
+    def failures(self) -> int:
+        return self._count("fail")
+
+    @property
+    def unknown(self) -> int:
+        return self._count("info")
 
     def throughput(self) -> float:
         elapsed = self.elapsed

@@ -30,7 +30,8 @@ class Register:
         self.store = env.stores["store"]
 
     async def read(self, key: str, value: Any) -> Any:
-        return decode(await self.store.get(key))
+        raw = await self.store.get(key)
+        return None if raw is None else orjson.loads(raw)
 
     async def write(self, key: str, value: Any) -> Any:
         await self.store.put(key, encode(value))
