@@ -16,30 +16,30 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from .errors import ConfigError
 
-_DURATION = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h)?\s*$")
-_UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h|d)?\s*$")
+_UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 def parse_duration(value: Any) -> float:
-    """Seconds from a number or a string such as ``500ms``, ``5s`` or ``2m``.
+    """Seconds from a number or a string such as ``500ms``, ``10s``, ``2m``, ``1.5h``.
 
-    The engine has its own parser; adapters never import the engine, so this small copy
-    keeps the same spelling for adapter settings."""
+    The one duration syntax of the project: adapter settings, experiments and faults all use
+    it (the engine imports it from here, since adapters never import the engine)."""
     if isinstance(value, bool):
-        raise ValueError("expected a duration such as 5s or 500ms")
+        raise ValueError("expected a duration such as 10s, 500ms or 2m")
     if isinstance(value, int | float):
         seconds = float(value)
     elif isinstance(value, str) and (match := _DURATION.match(value)):
         seconds = float(match["n"]) * _UNITS[match["unit"]]
     else:
-        raise ValueError("expected a duration such as 5s or 500ms")
+        raise ValueError("expected a duration such as 10s, 500ms or 2m")
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
     return seconds
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
-"""Seconds, as a number or a string with a unit (``ms``, ``s``, ``m``, ``h``)."""
+"""Seconds, as a number or a string with a unit (``ms``, ``s``, ``m``, ``h``, ``d``)."""
 
 
 class RetryPolicy(BaseModel):

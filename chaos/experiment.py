@@ -26,34 +26,14 @@ from pydantic import (
     model_validator,
 )
 
+from adapters.settings import Duration, parse_duration  # noqa: F401 - the project's one duration syntax
+
 from .faults.spec import NETWORK_ADDRESS_KEYS, FaultSpec, clean_fault_loc, refine_fault_error
 from .secrets import Secrets
 
 # --------------------------------------------------------------------------------------------
 # Value types
 
-
-_DURATION = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h|d)?\s*$")
-_UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from a number or a string such as ``500ms``, ``10s``, ``2m``, ``1.5h``."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 10s, 500ms or 2m")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and (match := _DURATION.match(value)):
-        seconds = float(match["n"]) * _UNITS[match["unit"]]
-    else:
-        raise ValueError("expected a duration such as 10s, 500ms or 2m")
-    if seconds < 0:
-        raise ValueError("a duration cannot be negative")
-    return seconds
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-"""Seconds, written in YAML as a number or with a unit (``ms``, ``s``, ``m``, ``h``, ``d``)."""
 
 _SIZE = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[kmgt]?i?b)?\s*$", re.IGNORECASE)
 

@@ -36,7 +36,7 @@ from .history import DUMP_OPTIONS
 from .rundir import RunDir
 from .secrets import Secrets, redact_urls
 from .stats import Stats
-from .system import Env, OperationFailed, Server, bind_roles, resolve
+from .system import Env, OperationFailed, Server, bind_roles, resolve, supervise
 from .workload import streams
 
 CONNECT_TIMEOUT = 10.0
@@ -312,18 +312,6 @@ class Runner:
         self._actor_env = env(-1)
         return [Server(system(env(index)), index, shared) for index in range(count)]
 
-    async def _actor(self, name: str, factory: Callable[[Env], Any]) -> None:
-        """Run a background actor for the whole run. A crash injected into it restarts it, as
-        a supervisor restarts a dead process; cancellation ends it."""
-        current_actor.set(name)
-        while True:
-            try:
-                await factory(self._actor_env).run()
-            except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
-                raise
-            except BaseException:  # injected crashes are BaseExceptions by design
-                await asyncio.sleep(0)
-
     # ---------------------------------------------------------------- the run itself
 
     async def _drive(self, servers: list[Server], system: type, writer: history_mod.HistoryWriter) -> None:
@@ -337,7 +325,7 @@ class Runner:
         ]
         ticker = asyncio.create_task(self._tick(writer))
         actors = [
-            asyncio.create_task(self._actor(name, factory))
+            asyncio.create_task(supervise(name, factory, self._actor_env))
             for name, factory in getattr(system, "actors", {}).items()
         ]
         try:

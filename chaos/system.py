@@ -41,6 +41,7 @@ from typing import Any
 
 from adapters import Store
 
+from .calls import current_actor
 from .clock import Clock
 
 
@@ -169,3 +170,16 @@ def default_request(f: str, key: Any, n: int, expected: Any) -> Any:
     if f == "cas":
         return [expected, n]
     return n
+
+
+async def supervise(name: str, factory: Callable[[Env], Any], env: Env) -> None:
+    """Run background actor ``name`` until cancelled. A crash injected into it restarts it, as
+    a supervisor restarts a dead process (injected crashes are ``BaseException`` by design)."""
+    current_actor.set(name)
+    while True:
+        try:
+            await factory(env).run()
+        except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:
+            await asyncio.sleep(0)

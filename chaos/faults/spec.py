@@ -27,6 +27,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from adapters.settings import Duration
+
 OPS: tuple[str, ...] = ("get", "put", "delete", "cas", "list", "request")
 """Adapter primitives a fault can target (``request`` is the http adapter's only one)."""
 
@@ -43,12 +45,6 @@ NETWORK_ADDRESS_KEYS: tuple[str, ...] = ("dsn", "endpoint_url", "base_url")
 # 64KB), looked up when a value is validated because that module imports this one.
 
 
-def _duration(value: Any) -> float:
-    from ..experiment import parse_duration  # late: experiment imports this module
-
-    return parse_duration(value)
-
-
 def _size(value: Any) -> int:
     from ..experiment import parse_size
 
@@ -58,7 +54,6 @@ def _size(value: Any) -> int:
     return size
 
 
-Duration = Annotated[float, BeforeValidator(_duration)]
 Size = Annotated[int, BeforeValidator(_size)]
 
 

@@ -37,7 +37,7 @@ from adapters import DefiniteError, Store, create
 from ...calls import current_actor
 from ...clock import Clock, ScaledClock
 from ...faults import ServerCrash
-from ...system import Env, OperationFailed
+from ...system import Env, OperationFailed, supervise
 from .cleaner import ImprovedCleanerProfile, KillCleanerProfile, NaiveCleanerProfile, WorkingCleanerProfile
 from .improved import ImprovedProfile
 from .naive import NaiveProfile
@@ -83,17 +83,7 @@ class ProfileApp:
 
     async def _start_actors(self, _: web.Application) -> None:
         for name, factory in self._factories.items():
-            self._actors.append(asyncio.create_task(self._run_actor(name, factory)))
-
-    async def _run_actor(self, name: str, factory: Callable[[Env], Any]) -> None:
-        current_actor.set(name)
-        while True:
-            try:
-                await factory(self._actor_env).run()
-            except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
-                raise
-            except BaseException:  # a crash injected into the actor: it restarts
-                await asyncio.sleep(0)
+            self._actors.append(asyncio.create_task(supervise(name, factory, self._actor_env)))
 
     async def _stop_actors(self, _: web.Application) -> None:
         for task in self._actors:
