@@ -11,14 +11,11 @@ of operations in the shrunk counterexample. The seed's model checker needed 3 op
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from chaos.experiment import load  # noqa: E402
-from chaos.explore import Explorer, shrink  # noqa: E402
+from chaos.experiment import load
+from chaos.explore import Explorer, shrink
 
 EXPLORE = Path(__file__).resolve().parent.parent / "experiments" / "explore"
 

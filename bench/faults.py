@@ -28,23 +28,18 @@ import asyncio
 import gc
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-# Run as a script, this directory comes first on sys.path, and bench/adapters.py would
-# shadow the adapters package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import yaml
 
-import yaml  # noqa: E402
-
-from chaos.clock import ScaledClock  # noqa: E402
-from chaos.experiment import loads  # noqa: E402
-from chaos.faults.network import find_address, rewrite  # noqa: E402
-from chaos.faults.proxy import Proxy  # noqa: E402
-from chaos.runner import Runner  # noqa: E402
+from chaos.clock import ScaledClock
+from chaos.experiment import loads
+from chaos.faults.network import find_address, rewrite
+from chaos.faults.proxy import Proxy
+from chaos.runner import Runner
 
 SETUPS: dict[str, list[dict[str, Any]]] = {
     "no faults": [],

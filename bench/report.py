@@ -25,22 +25,17 @@ import argparse
 import asyncio
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-# Run as a script, this directory comes first on sys.path, where sibling benchmarks named after
-# packages (bench/adapters.py) would shadow them.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from chaos.experiment import loads  # noqa: E402
-from chaos.history import read_events  # noqa: E402
-from chaos.report import report_from_run_dir  # noqa: E402
-from chaos.runner import Runner  # noqa: E402
-from chaos.system import Env  # noqa: E402
-from chaos.systems.register import Register  # noqa: E402
+from chaos.experiment import loads
+from chaos.history import read_events
+from chaos.report import report_from_run_dir
+from chaos.runner import Runner
+from chaos.system import Env
+from chaos.systems.register import Register
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [

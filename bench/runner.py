@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import tempfile
 import textwrap
 import time
@@ -25,10 +24,8 @@ from typing import Any
 
 import orjson
 
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from chaos.experiment import loads  # noqa: E402
-from chaos.runner import Runner  # noqa: E402
+from chaos.experiment import loads
+from chaos.runner import Runner
 
 EXPERIMENT = """\
 name: bench-runner

@@ -29,7 +29,7 @@ from pydantic import (
 from adapters.settings import Duration, parse_duration  # noqa: F401 - the project's one duration syntax
 
 from .faults.spec import NETWORK_ADDRESS_KEYS, FaultSpec, clean_fault_loc, refine_fault_error
-from .secrets import Secrets
+from .secrets import Secrets, is_secret_name
 
 # --------------------------------------------------------------------------------------------
 # Value types
@@ -285,7 +285,7 @@ def _interpolate(value: Any, path: tuple[Any, ...], secrets: Secrets, problems: 
                 problems.append((path, f"environment variable {name} is not set"))
                 return ""
             found = default
-        else:
+        elif is_secret_name(name):
             secrets.add(found)
         return found
 

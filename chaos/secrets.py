@@ -1,9 +1,16 @@
-"""Secrets: values that came from ``${ENV_VAR}`` interpolation never reach a log, report or history.
+"""Secrets never reach a log, report or history.
 
-The experiment loader registers every interpolated value here; everything that writes text a
-person or a file will see (history error texts, the terminal, results.json, the stored
-experiment) passes through :func:`redact`. The stored experiment keeps the ``${VAR}``
-references themselves, never their values.
+Two nets catch them. The experiment loader registers the value of every ``${ENV_VAR}`` whose
+name says it is a secret (:func:`is_secret_name`: ``PASSWORD``, ``TOKEN``, ``SECRET``, ``KEY``...);
+everything that writes text a person or a file will see (history error texts, the terminal,
+results.json, reports, JUnit) passes through :meth:`Secrets.redact`. And passwords inside
+connection strings (``scheme://user:password@host``, libpq's ``password=...``) are masked
+wherever they appear, whatever variable they came from (:func:`redact_urls`). The stored
+experiment keeps the ``${VAR}`` references themselves, never their values.
+
+Masking every interpolated value instead would also mask ``true``, ``us-east-1`` or a bucket
+name wherever they appear, and break the JSON of results.json; so variables holding secrets
+must be named like secrets.
 """
 
 from __future__ import annotations
@@ -11,6 +18,13 @@ from __future__ import annotations
 import re
 
 MASK = "***"
+
+_SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|CRED|AUTH|PRIVATE|SESSION|CERT|SIGNATURE|COOKIE", re.IGNORECASE)
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether an environment variable's name says its value is a secret."""
+    return bool(_SECRET_NAME.search(name))
 
 
 class Secrets:
@@ -40,9 +54,11 @@ class Secrets:
 
 
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]+):[^@\s]+@")
+_KEYWORD_PASSWORD = re.compile(r"\b(?P<key>password\s*=\s*)(?:'(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 
 def redact_urls(text: str) -> str:
-    """Mask the password of any ``scheme://user:password@host`` in ``text``: drivers like to
-    quote DSNs in their error messages."""
-    return _URL_PASSWORD.sub(lambda m: f"{m.group('scheme')}:{MASK}@", text)
+    """Mask the password of any ``scheme://user:password@host`` or libpq ``password=...`` in
+    ``text``: drivers like to quote DSNs in their error messages."""
+    text = _URL_PASSWORD.sub(lambda m: f"{m.group('scheme')}:{MASK}@", text)
+    return _KEYWORD_PASSWORD.sub(lambda m: f"{m.group('key')}{MASK}", text)

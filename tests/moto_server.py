@@ -10,7 +10,7 @@ accepted by threads). It also keeps werkzeug from logging every request and take
 of its own modules once instead of on every request: both cost the server time that tests and
 benchmarks would otherwise spend waiting.
 
-Usage (tests/conftest.py and bench/adapters.py start it as a subprocess)::
+Usage (tests/conftest.py and bench/stores.py start it as a subprocess)::
 
     python tests/moto_server.py --host 127.0.0.1 --port 5000
 

@@ -39,3 +39,28 @@ async def test_secret_in_error_text_is_masked(tmp_path: Path, monkeypatch: pytes
         content = (result.run_dir / name).read_text()
         assert "tok-9f8e7d6c5b4a" not in content, name
     assert "***" in (result.run_dir / "history.jsonl").read_text()
+
+
+def test_only_variables_named_like_secrets_are_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chaos.experiment import loads as load_text
+
+    monkeypatch.setenv("CHAOS_TEST_REGION", "us-east-1")
+    monkeypatch.setenv("CHAOS_TEST_API_KEY", "k-1234567890")
+    text = textwrap.dedent(
+        """\
+        name: secret-names
+        operations: 1
+        stores:
+          db: {adapter: memory, settings: {name: "${CHAOS_TEST_REGION}-${CHAOS_TEST_API_KEY}"}}
+        system: register
+        checks: [{model: register}]
+        """
+    )
+    secrets = load_text(text).secrets
+    assert secrets.redact("region us-east-1, key k-1234567890, true") == "region us-east-1, key ***, true"
+
+
+def test_keyword_dsn_passwords_are_masked() -> None:
+    assert redact_urls("connect host=db password='s3 cr3t' user=app failed") == (
+        "connect host=db password=*** user=app failed"
+    )

@@ -1,6 +1,6 @@
 """Throughput through the framework against a bare driver loop, on PostgreSQL and on S3 (moto).
 
-    python bench/adapters.py [--repeat 3] [--pg-ops 12000] [--s3-ops 1000] [--skip-s3]
+    python bench/stores.py [--repeat 3] [--pg-ops 12000] [--s3-ops 1000] [--skip-s3]
 
 For 8 and 64 workers it measures, in the same process and interleaved:
 
