@@ -282,50 +282,72 @@ class FaultLayer:
         rules = self.rules_for(store, op)
         if not rules and not self._gated:
             return fn
+        position = 1 if op == "request" else 0
+        name = {"list": "prefix", "request": "key"}.get(op, "key")
+        default = "" if op == "list" else None
         decide = self._decide
         gated = self._gated
-        actor_of = current_actor.get
         apply = self._apply
+
+        def slow(fired: Sequence[_Rule] | None, *args: Any, **kwargs: Any) -> Awaitable[Any]:
+            """Some fault fired (or the layer holds paused servers): act around the call."""
+            key = args[position] if len(args) > position else kwargs.get(name, default)
+            return apply(fired or (), store, op, key, current_actor.get(), lambda: fn(*args, **kwargs))
 
         # Plain functions returning the awaitable, not coroutines: when no fault fires, the
         # caller awaits the adapter's own coroutine and the layer adds no frame to the call.
-        # One shape per primitive, so that no call packs its arguments.
+        # One shape per primitive, so that no call packs its arguments, and for the common
+        # case (a single fault with no key, actor or time filter) the counting is inline.
+        one = rules[0] if len(rules) == 1 and rules[0].plain and not gated else None
+
+        def fire(*args: Any) -> Awaitable[Any]:
+            assert one is not None
+            one.advance()
+            return slow((one,), *args)
+
         call: Callable[..., Awaitable[Any]]
-        if op in ("get", "delete"):
+        if op in ("get", "delete") and one is not None:
+
+            def call(key: str) -> Awaitable[Any]:
+                one.count += 1
+                return fn(key) if one.count != one.next else fire(key)
+
+        elif op in ("get", "delete"):
 
             def call(key: str) -> Awaitable[Any]:
                 fired = decide(rules, key)
-                if fired is None and not gated:
-                    return fn(key)
-                return apply(fired or (), store, op, key, actor_of(), lambda: fn(key))
+                return fn(key) if fired is None and not gated else slow(fired, key)
+
+        elif op == "put" and one is not None:
+
+            def call(key: str, value: bytes) -> Awaitable[Any]:
+                one.count += 1
+                return fn(key, value) if one.count != one.next else fire(key, value)
 
         elif op == "put":
 
             def call(key: str, value: bytes) -> Awaitable[Any]:
                 fired = decide(rules, key)
-                if fired is None and not gated:
-                    return fn(key, value)
-                return apply(fired or (), store, op, key, actor_of(), lambda: fn(key, value))
+                return fn(key, value) if fired is None and not gated else slow(fired, key, value)
+
+        elif op == "cas" and one is not None:
+
+            def call(key: str, expected: bytes | None, new: bytes) -> Awaitable[Any]:
+                one.count += 1
+                return fn(key, expected, new) if one.count != one.next else fire(key, expected, new)
 
         elif op == "cas":
 
             def call(key: str, expected: bytes | None, new: bytes) -> Awaitable[Any]:
                 fired = decide(rules, key)
-                if fired is None and not gated:
-                    return fn(key, expected, new)
-                return apply(fired or (), store, op, key, actor_of(), lambda: fn(key, expected, new))
+                return fn(key, expected, new) if fired is None and not gated else slow(fired, key, expected, new)
 
-        else:  # list(prefix=""), request(operation, key=None, value=None)
-            position = 1 if op == "request" else 0
-            name = "prefix" if op == "list" else "key"
-            default = "" if op == "list" else None
+        else:  # list(prefix=""), request(operation, key=None, value=None): rare, generic
 
             def call(*args: Any, **kwargs: Any) -> Awaitable[Any]:
                 key = args[position] if len(args) > position else kwargs.get(name, default)
                 fired = decide(rules, key)
-                if fired is None and not gated:
-                    return fn(*args, **kwargs)
-                return apply(fired or (), store, op, key, actor_of(), lambda: fn(*args, **kwargs))
+                return fn(*args, **kwargs) if fired is None and not gated else slow(fired, *args, **kwargs)
 
         call.__name__ = op
         call.__doc__ = getattr(fn, "__doc__", None)
