@@ -150,9 +150,11 @@ def serve() -> None:
 @click.option("--servers", default=1, show_default=True, type=click.IntRange(1, 1024),
               help="Instances of the design, each taking one request at a time.")
 @click.option("--time-scale", default=1.0, show_default=True, type=float, help="System seconds per wall second.")
+@click.option("--namespace", default="profile-service", show_default=True, help="Table and key prefix of the data.")
+@click.option("--keep/--no-keep", default=True, show_default=True, help="Keep the data when the service stops.")
 def serve_profile(
     design: str, dsn: str, endpoint: str | None, bucket: str, region: str, host: str, port: int, servers: int,
-    time_scale: float,
+    time_scale: float, namespace: str, keep: bool,
 ) -> None:
     """The seed's profile store over HTTP: PUT/GET /profiles/{user} on PostgreSQL and S3."""
     from adapters import AdapterError
@@ -170,7 +172,7 @@ def serve_profile(
 
     try:
         asyncio.run(run_service(design, {"dsn": dsn}, blobs, host=host, port=port, servers=servers,
-                                clock=ScaledClock(time_scale), ready=ready))
+                                clock=ScaledClock(time_scale), namespace=namespace, keep=keep, ready=ready))
     except KeyboardInterrupt:
         pass
     except (AdapterError, OSError) as exc:

@@ -106,7 +106,7 @@ def test_standalone_service_driven_through_the_http_adapter(seed_env: None, tmp_
     port = free_port()
     service = subprocess.Popen(
         [sys.executable, "-m", "chaos", "serve", "profile", "--design", design, "--port", str(port),
-         "--servers", str(servers)],
+         "--servers", str(servers), "--namespace", f"service-test-{port}", "--no-keep"],
         cwd=ROOT, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -128,5 +128,5 @@ def test_standalone_service_driven_through_the_http_adapter(seed_env: None, tmp_
         assert result.exit_code == 0, f"verdict {result.verdict}"
         assert result.stats.completed > 20
     finally:
-        service.terminate()
-        service.wait(timeout=30)
+        service.terminate()  # SIGTERM: the service closes its stores and removes its data
+        assert service.wait(timeout=30) == 0

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -188,16 +189,23 @@ async def serve(
     servers: int = 1,
     clock: Clock | None = None,
     namespace: str = "profile-service",
+    keep: bool = True,
     ready: Callable[[int], None] | None = None,
 ) -> None:
-    """Run the service until cancelled (``chaos serve profile``): open the stores, serve, and
+    """Run the service until cancelled or sent SIGINT / SIGTERM (``chaos serve profile``): open
+    the stores (the namespace's data is reused, and kept unless ``keep`` is false), serve, and
     close everything on the way out."""
     stores: list[Store] = []
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
     try:
-        database = create(db.pop("adapter", "postgres"), {"reuse": True, "keep": True, **db}, namespace)
+        database = create(db.pop("adapter", "postgres"), {"reuse": True, "keep": keep, **db}, namespace)
         await database.open()
         stores.append(database)
-        blob_store = create(blobs.pop("adapter", "s3"), {"reuse": True, "keep": True, **blobs}, namespace)
+        blob_store = create(blobs.pop("adapter", "s3"), {"reuse": True, "keep": keep, **blobs}, namespace)
         await blob_store.open()
         stores.append(blob_store)
         used_clock = clock or ScaledClock()
@@ -209,7 +217,7 @@ async def serve(
         if ready is not None:
             ready(bound)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await runner.cleanup()
     finally:
