@@ -37,12 +37,14 @@ def test_design_gets_its_expected_verdict(path: Path, seed: int, tmp_path: Path)
 
 
 def test_mixed_pair_is_explained_in_words(tmp_path: Path) -> None:
-    result = run_file(SEED / "improved-1-memory.yaml", out=tmp_path / "run", seed=1, report=False)
+    result = run_file(SEED / "improved-1-memory.yaml", out=tmp_path / "run", seed=1)
     lines = result.extra["explanation"]
     text = "\n".join(lines)
     assert "returned metadata m" in lines[0] and "with image i" in lines[0]
     assert "no write wrote that pair" in text
     assert "crashed after blobs.put took effect" in text or "crashed at db.put" in text
+    report = (result.run_dir / "report.html").read_text()
+    assert '<pre class="ce-story">' in report and lines[0] in report
 
 
 def test_missing_blob_is_explained_in_words(tmp_path: Path) -> None:

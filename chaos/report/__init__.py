@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -60,6 +60,9 @@ class ReportMeta:
     experiment_text: str | None = None
     replay: str | None = None
     throughput: float | None = None
+    story: list[str] = field(default_factory=list)
+    """The violation in words, from the system under test (e.g. which writes a mixed pair came
+    from); shown above the counterexample."""
 
 
 def format_duration(value: float, unit: str) -> str:
@@ -154,6 +157,7 @@ def render(
         throughput=throughput,
         source=meta.source,
         replay=meta.replay,
+        story=meta.story,
         generated=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z"),
         checks=checks,
         latency=data.latency,
@@ -223,6 +227,7 @@ def write_run_report(
         experiment_text=raw_text,
         replay=f"chaos run {source or run_dir / 'experiment.yaml'} --seed {result.seed}",
         throughput=result.stats.throughput(),
+        story=list(result.extra.get("explanation", [])),
     )
     checks = [c.to_dict() for c in result.checks]
     return write_report(path or run_dir / "report.html", events, checks, meta, secrets=secrets)
@@ -273,6 +278,7 @@ def report_from_run_dir(run_dir: Path | str, out: Path | str | None = None) -> P
         experiment_text=raw_text,
         replay=f"chaos run {experiment_path} --seed {seed}" if seed is not None and raw_text else None,
         throughput=operations.get("throughput_per_second") if isinstance(operations, dict) else None,
+        story=[str(line) for line in results.get("explanation") or []],
     )
     if meta.matched is None and meta.verdict is None and checks:
         meta.expect = None  # re-checked here: the page shows the verdict, not the run's outcome
