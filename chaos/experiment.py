@@ -23,7 +23,6 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
-    model_validator,
 )
 
 from adapters.settings import Duration, parse_duration  # noqa: F401 - the project's one duration syntax
@@ -181,35 +180,33 @@ class Experiment(Strict):
     def _system_shorthand(cls, value: Any) -> Any:
         return {"name": value} if isinstance(value, str) else value
 
-    @model_validator(mode="after")
-    def _cross_references(self) -> Experiment:
+    def reference_problems(self) -> list[tuple[tuple[Any, ...], str]]:
+        """Problems between parts of a valid file (a name that refers to nothing, settings that
+        do not fit together), each with its path: all of them, not just the first."""
+        found: list[tuple[tuple[Any, ...], str]] = []
         if self.mode == "run" and self.duration is None and self.operations is None:
-            raise ValueError("set duration, operations, or both, so that the run ends")
-        if self.mode == "explore":
-            real = [n for n, s in self.stores.items() if s.adapter != "memory"]
-            if real:
-                raise ValueError(f"mode: explore drives in-memory stores only; stores {', '.join(real)} are not memory")
+            found.append(((), "set duration, operations, or both, so that the run ends"))
+        memory_only = [n for n, s in self.stores.items() if s.adapter != "memory"]
+        if self.mode == "explore" and memory_only:
+            found.append((("mode",), f"mode: explore drives in-memory stores only; stores "
+                                      f"{', '.join(memory_only)} are not memory"))
+        if self.clock == "virtual" and memory_only:
+            found.append((("clock",), f"clock: virtual time needs in-memory stores ({', '.join(memory_only)} is not)"))
         if not self.stores:
-            raise ValueError("stores: at least one store is needed")
+            found.append((("stores",), "at least one store is needed"))
         for role, store in self.system.stores.items():
             if store not in self.stores:
-                raise ValueError(f"system.stores.{role}: no store named {store!r} in stores")
+                found.append((("system", "stores", role), f"no store named {store!r} in stores"))
         for i, fault in enumerate(self.faults):
             target = getattr(fault, "store", None)
             if target is not None and target not in self.stores:
-                raise ValueError(f"faults.{i}.store: no store named {target!r} in stores")
-            if fault.kind == "network":
+                found.append((("faults", i, "store"), f"no store named {target!r} in stores"))
+            elif fault.kind == "network":
                 spec = self.stores[fault.store]
                 if not any(isinstance(spec.settings.get(k), str) for k in NETWORK_ADDRESS_KEYS):
-                    raise ValueError(
-                        f"faults.{i}.store: store {fault.store!r} ({spec.adapter}) has no server address "
-                        f"({', '.join(NETWORK_ADDRESS_KEYS)}) to put a proxy in front of"
-                    )
-        if self.clock == "virtual":
-            real = [n for n, s in self.stores.items() if s.adapter != "memory"]
-            if real:
-                raise ValueError(f"clock: virtual time needs in-memory stores ({', '.join(real)} is not)")
-        return self
+                    found.append((("faults", i, "store"), f"store {fault.store!r} ({spec.adapter}) has no server "
+                                  f"address ({', '.join(NETWORK_ADDRESS_KEYS)}) to put a proxy in front of"))
+        return found
 
 
 # --------------------------------------------------------------------------------------------
@@ -344,6 +341,8 @@ def loads(text: str, source: str = "<string>") -> LoadedExperiment:
             loc, message = refine_fault_error(loc, error, message)
             problems.append(Problem(_format_loc(loc), _nearest_line(loc, lines), message))
         raise ExperimentError(source, problems) from None
+    for loc, message in experiment.reference_problems():
+        problems.append(Problem(_format_loc(loc), _nearest_line(loc, lines), message))
     if problems:
         raise ExperimentError(source, problems)
     return LoadedExperiment(experiment=experiment, source=source, raw_text=text, secrets=secrets)

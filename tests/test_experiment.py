@@ -129,3 +129,13 @@ def test_shipped_experiments_validate(monkeypatch: pytest.MonkeyPatch) -> None:
         for name in re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", path.read_text()):
             monkeypatch.setenv(name, os.environ.get(name, "placeholder-value"))
         load(path)
+
+
+def test_every_reference_problem_is_listed() -> None:
+    text = GOOD.replace("system: register", "system: {name: register, stores: {store: nowhere}}") + (
+        "faults:\n  - {kind: crash, store: ghost, when: before}\n  - {kind: latency, store: phantom, delay: 1ms}\n"
+    )
+    found = problems_of(text)
+    assert "line 5: system.stores.store: no store named 'nowhere' in stores" in found
+    assert "line 9: faults.0.store: no store named 'ghost' in stores" in found
+    assert "line 10: faults.1.store: no store named 'phantom' in stores" in found
