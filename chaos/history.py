@@ -30,7 +30,14 @@ import orjson
 EventType = Literal["invoke", "ok", "fail", "info"]
 COMPLETIONS = frozenset({"ok", "fail", "info"})
 NEMESIS = "nemesis"
-DUMP_OPTIONS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+DUMP_OPTIONS = orjson.OPT_APPEND_NEWLINE
+"""How an event becomes a line on the hot path; :func:`encode_any` takes what that refuses."""
+
+
+def encode_any(event: dict[str, Any]) -> bytes:
+    """An event whose values are not plain JSON (non-string dict keys, objects a system
+    returned): keys become strings, other objects their ``repr``."""
+    return orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS, default=repr)
 
 
 class HistoryError(ValueError):
@@ -116,7 +123,11 @@ class HistoryWriter:
         event["index"] = self.next_index()
         if "time" not in event:
             event["time"] = time.monotonic_ns() - self._start
-        self.write(self._dumps(event, option=DUMP_OPTIONS))
+        try:
+            line = self._dumps(event, option=DUMP_OPTIONS)
+        except TypeError:
+            line = encode_any(event)
+        self.write(line)
         return event
 
     def flush(self) -> None:

@@ -124,6 +124,18 @@ class Server:
 
     __slots__ = ("_instance", "_lock", "_methods", "index")
 
+    @property
+    def shared(self) -> bool:
+        """True when several clients send requests to this server (they queue)."""
+        return self._lock is not None
+
+    def direct(self, f: str, key: Any, value: Any) -> Awaitable[Any]:
+        """:meth:`call` for an unshared server, without its lock check."""
+        method = self._methods.get(f)
+        if method is None:
+            method = self.method(f)
+        return method(key, value)
+
     def __init__(self, instance: Any, index: int, shared: bool) -> None:
         self._instance = instance
         self.index = index

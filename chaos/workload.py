@@ -9,7 +9,6 @@ Written values are unique across the run (worker ``w`` of ``c`` writes ``w + 1``
 from __future__ import annotations
 
 import random
-from bisect import bisect
 from collections.abc import Callable
 from itertools import accumulate
 from typing import Any
@@ -21,34 +20,51 @@ RequestFn = Callable[[str, Any, int, Any], Any]
 
 
 class Stream:
-    """The requests of one worker: ``next()`` gives ``(f, key, value)``."""
+    """The requests of one worker: ``next()`` gives ``(f, key, value)``.
 
-    __slots__ = ("_choices", "_cum", "_expected", "_keys", "_n", "_request", "_rng", "_step", "_total", "_total_many")
+    Operation names and keys are drawn ``CHUNK`` at a time (``random.choices`` does the
+    drawing in C), because ``next()`` is on the hot path of every operation."""
+
+    CHUNK = 512
+
+    __slots__ = ("_choices", "_cum", "_expected", "_fs", "_i", "_keys", "_ks", "_n", "_plain", "_request", "_rng",
+                 "_step")
 
     def __init__(self, spec: WorkloadSpec, seed: int, worker: int, workers: int, request: RequestFn) -> None:
         self._rng = random.Random(f"{seed}/{worker}")
         self._keys = spec.key_names()
         self._choices = list(spec.mix)
         self._cum = list(accumulate(spec.mix[f] for f in self._choices))
-        self._total = self._cum[-1]
-        self._total_many = len(self._choices) > 1
         self._n = worker + 1
         self._step = workers
         self._request = request
+        self._plain = request is default_request
         self._expected: dict[str, Any] = {}
         """Key -> the last value this worker wrote there: what its next cas expects."""
+        self._fs: list[str] = []
+        self._ks: list[str] = []
+        self._i = 0
+
+    def _refill(self) -> None:
+        rng = self._rng
+        self._fs = rng.choices(self._choices, cum_weights=self._cum, k=self.CHUNK)
+        self._ks = rng.choices(self._keys, k=self.CHUNK)
+        self._i = 0
 
     def next(self) -> tuple[str, Any, Any]:
-        random_ = self._rng.random
-        f = self._choices[bisect(self._cum, random_() * self._total)] if self._total_many else self._choices[0]
-        keys = self._keys
-        key = keys[int(random_() * len(keys))] if len(keys) > 1 else keys[0]
+        i = self._i
+        if i == len(self._fs):
+            self._refill()
+            i = 0
+        self._i = i + 1
+        f = self._fs[i]
+        key = self._ks[i]
         if f == "read":
             return f, key, None
         n = self._n
         self._n = n + self._step
         if f == "write":
-            value: Any = n if self._request is default_request else self._request(f, key, n, None)
+            value: Any = n if self._plain else self._request(f, key, n, None)
             self._expected[key] = n
         else:
             value = self._request(f, key, n, self._expected.get(key))

@@ -61,3 +61,13 @@ def test_fail_and_info_keep_error_text() -> None:
     )
     assert (ops[0].status, ops[0].error, ops[0].ret) == ("fail", "mismatch", 5)
     assert (ops[1].status, ops[1].error, ops[1].ret) == ("info", "timeout", None)
+
+
+def test_values_that_are_not_plain_json_still_make_a_line(tmp_path: Path) -> None:
+    writer = HistoryWriter(tmp_path / "h.jsonl")
+    writer.append({"process": 0, "type": "invoke", "f": "read", "key": "a", "value": {1: "one"}})
+    writer.append({"process": 0, "type": "ok", "f": "read", "key": "a", "value": complex(1, 2)})
+    writer.close()
+    events = read_events(tmp_path / "h.jsonl")
+    assert events[0]["value"] == {"1": "one"}
+    assert events[1]["value"] == "(1+2j)"

@@ -34,7 +34,7 @@ class Register:
         return None if raw is None else orjson.loads(raw)
 
     async def write(self, key: str, value: Any) -> Any:
-        await self.store.put(key, encode(value))
+        await self.store.put(key, orjson.dumps(value))
         return value
 
     async def cas(self, key: str, value: Any) -> Any:
