@@ -27,13 +27,22 @@ def test_every_design_has_a_memory_experiment() -> None:
 
 
 @pytest.mark.parametrize("path", MEMORY, ids=lambda p: p.stem)
-@pytest.mark.parametrize("seed", [2, 3])
-def test_design_gets_its_expected_verdict(path: Path, seed: int, tmp_path: Path) -> None:
-    result = run_file(path, out=tmp_path / "run", seed=seed, report=False, overrides={"duration": "5s"})
-    assert result.exit_code == 0, f"{path.stem} seed {seed}: verdict {result.verdict}"
-    if result.verdict == "invalid":
-        explanation = result.extra["explanation"]
-        assert explanation and explanation[0].startswith("read #")
+def test_design_gets_its_expected_verdict(path: Path, tmp_path: Path) -> None:
+    """A correct design passes with both seeds. A broken one is caught by the first seed that
+    catches it: real-time runs are not deterministic, and bench/detection.py measures the rate
+    (at least 19 of 20 seeds); three misses in a row would mean the rate collapsed."""
+    expect = load(path).experiment.expect
+    verdicts = []
+    for seed in (2, 3, 4) if expect == "invalid" else (2, 3):
+        result = run_file(path, out=tmp_path / f"run-{seed}", seed=seed, report=False, overrides={"duration": "5s"})
+        verdicts.append(result.verdict)
+        if expect == "invalid" and result.verdict == "invalid":
+            explanation = result.extra["explanation"]
+            assert explanation and explanation[0].startswith("read #")
+            break
+        if expect == "valid":
+            assert result.exit_code == 0, f"{path.stem} seed {seed}: verdict {result.verdict}"
+    assert verdicts[-1] == expect, f"{path.stem}: verdicts {verdicts}, expected {expect}"
 
 
 def test_mixed_pair_is_explained_in_words(tmp_path: Path) -> None:
