@@ -170,7 +170,8 @@ class Runner:
                 await self.faults.aclose()  # proxies closed, schedules stopped; no event after this
             await self.clock.aclose()
             writer.close()
-        self.stats.finish()
+        if self.stats.finished is None:  # the run stopped before its workers started
+            self.stats.finish()
         checks = self._check()
         verdict = combine_verdicts(checks)
         code = exit_code_for(verdict, experiment.expect, self.interrupted)
@@ -344,6 +345,7 @@ class Runner:
             self.interrupt()
             await asyncio.gather(*self._workers, return_exceptions=True)
         finally:
+            self.stats.finish()  # throughput counts the operations' time, not the teardown's
             for task in (ticker, *actors):
                 task.cancel()
             await asyncio.gather(ticker, *actors, return_exceptions=True)
