@@ -54,7 +54,9 @@ class MemoryStore:
         if self.settings.name is not None:
             shared = _SERVERS.setdefault(self.settings.name, {})
             if not self.settings.reuse and any(k.startswith(self._prefix) for k in shared):
-                raise NamespaceNotEmpty(f"memory store {self.settings.name!r}: namespace {self.namespace!r} is not empty")
+                raise NamespaceNotEmpty(
+                    f"memory store {self.settings.name!r}: namespace {self.namespace!r} is not empty"
+                )
             self.data = shared
 
     async def close(self) -> None:

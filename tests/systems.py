@@ -12,11 +12,9 @@ class StaleRegister(Register):
     """A register behind a read cache that is never invalidated: reads may return a value
     that a later acknowledged write has replaced (a stale read)."""
 
-    _cache: dict[str, Any] = {}
-
     def __init__(self, env: Env) -> None:
         super().__init__(env)
-        self._cache = {}
+        self._cache: dict[str, Any] = {}
 
     async def read(self, key: str, value: Any) -> Any:
         if key in self._cache:

@@ -21,7 +21,7 @@ real-time order exact and makes hours show as hours in reports.
 from __future__ import annotations
 
 import types
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -517,8 +517,6 @@ class Driver:
         )
         return (stores, actors, self.now, self.crashes_left, self.pauses_left, history)
 
-
-Hashable = Any
 
 
 def _short(value: Any) -> str:
