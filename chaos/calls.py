@@ -1,11 +1,11 @@
 """The seam between a system under test and its stores.
 
-Every adapter call a system makes goes through a :class:`StoreHandle`, which hands it to an
-:class:`Interceptor` as a :class:`Call` plus a ``proceed`` coroutine function that performs
-the real call. The fault layer is an interceptor (it may delay, fail, or crash around
-``proceed``), and so is the controlled scheduler (it holds the call until the strategy picks
-its server). With no interceptor installed the system talks to the adapter directly, so a run
-without faults pays nothing for the seam.
+A :class:`StoreHandle` hands every adapter call a system makes to an :class:`Interceptor`, as
+a :class:`Call` plus a ``proceed`` coroutine function that performs the real call. The
+controlled scheduler (:mod:`chaos.explore.driver`) is such an interceptor: it holds each call
+until its strategy picks the server, and may crash it before or after ``proceed``. The fault
+layer of real-time runs (:mod:`chaos.faults.injector`) wraps stores itself, primitive by
+primitive, so that a call no fault can hit reaches the adapter without any extra frame.
 
 Which server made a call is carried in a context variable that the runner sets per worker
 task, so systems need not pass it along.

@@ -27,7 +27,7 @@ import orjson
 from adapters import AdapterError, ConnectError, DefiniteError, Store, create
 
 from . import history as history_mod
-from .calls import Interceptor, StoreHandle, current_actor
+from .calls import current_actor
 from .checker import CheckResult, check
 from .clock import make_clock
 from .experiment import Experiment, LoadedExperiment
@@ -101,8 +101,8 @@ def exit_code_for(verdict: str, expect: str, interrupted: bool) -> int:
 
 
 class Runner:
-    """Runs one experiment once. ``interceptor`` stands around every adapter call (faults,
-    the controlled scheduler); ``on_progress`` is called about ten times a second."""
+    """Runs one experiment once; ``on_progress`` is called about ten times a second. (The
+    controlled scheduler of ``mode: explore`` is a driver of its own, :mod:`chaos.explore`.)"""
 
     def __init__(
         self,
@@ -110,7 +110,6 @@ class Runner:
         out: Path | None = None,
         *,
         seed: int | None = None,
-        interceptor: Interceptor | None = None,
         on_progress: Callable[[Stats], None] | None = None,
         report: bool = True,
         junit: Path | None = None,
@@ -125,7 +124,6 @@ class Runner:
         chosen = seed if seed is not None else self.experiment.seed
         self.seed = chosen if chosen is not None else random.SystemRandom().randrange(2**31)
         self.out = out
-        self.interceptor = interceptor
         self.on_progress = on_progress
         self.stats = Stats(planned_ops=self.experiment.operations, planned_seconds=self.experiment.duration)
         self.interrupted = False
@@ -297,16 +295,12 @@ class Runner:
         shared = count < self.experiment.concurrency
         clock = self.clock
         faults = self.faults if self.faults is not None and self.faults.in_process else None
-        # Faults wrap only the stores (and primitives) they can hit; an interceptor given to the
-        # runner (the controlled scheduler) stands outside them.
+        # Faults wrap only the stores (and primitives) they can hit.
         wrapped = {name: store if faults is None else faults.wrap(name, store) for name, store in stores.items()}
         shared_state: dict[str, Any] = {}
 
         def env(index: int) -> Env:
-            by_role: dict[str, Any] = {}
-            for role, store_name in roles.items():
-                store = wrapped[store_name]
-                by_role[role] = store if self.interceptor is None else StoreHandle(store_name, store, self.interceptor)
+            by_role = {role: wrapped[store_name] for role, store_name in roles.items()}
             return Env(stores=by_role, clock=clock, options=dict(spec.options), server=index, servers=count,
                        shared=shared_state)
 
