@@ -14,6 +14,9 @@ names only.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 
 class AdapterError(Exception):
     """Base class of every error an adapter raises."""
@@ -75,3 +78,27 @@ class NamespaceNotEmpty(AdapterError):
     """The run's namespace (table, key prefix) already holds data and reuse was not asked for."""
 
     definite = True
+
+
+async def open_within(
+    steps: Awaitable[None], *, timeout: float, where: str, kind: str, abandon: Callable[[], Awaitable[None]],
+    silence: str = "no answer",
+) -> None:
+    """Run a store's opening ``steps`` within ``timeout``; on any failure release what was
+    acquired (``abandon``) and raise a one-line error naming the store (``where``): a
+    :class:`ConnectError` unless the problem is the namespace or the settings."""
+    try:
+        async with asyncio.timeout(timeout):
+            await steps
+    except TimeoutError:
+        await abandon()
+        raise ConnectError(f"{where}: {silence} within {timeout:g}s", store=kind) from None
+    except (NamespaceNotEmpty, ConfigError, ConnectError):
+        await abandon()
+        raise
+    except AdapterError as exc:
+        await abandon()
+        raise ConnectError(str(exc), store=kind) from None
+    except Exception as exc:
+        await abandon()
+        raise ConnectError(f"{where}: {type(exc).__name__}", store=kind) from None

@@ -70,9 +70,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from yarl import URL
 
 from .errors import (
-    AdapterError,
-    ConfigError,
-    ConnectError,
     ConnectionLost,
     IndefiniteError,
     NamespaceNotEmpty,
@@ -80,8 +77,9 @@ from .errors import (
     Timeout,
     Unavailable,
     Unsupported,
+    open_within,
 )
-from .retry import Retrier, transient
+from .retry import Retrying, transient
 from .settings import CommonSettings, Duration, validate_settings
 
 PLACEHOLDERS = frozenset({"key", "raw_key", "value", "expected", "new", "prefix", "namespace"})
@@ -215,7 +213,7 @@ class _Garbage(Exception):
     """The answer could not be decoded as the template says."""
 
 
-class HttpStore:
+class HttpStore(Retrying):
     """Requests built from templates, as an Endpoint and (given the templates) a Store."""
 
     kind = "http"
@@ -234,11 +232,8 @@ class HttpStore:
         self._classes = {name: self._classify_table(t) for name, t in self.templates.items()}
         self._session: aiohttp.ClientSession | None = None
         self._owned = False
-        self.retrier = None if self.settings.retry is None else Retrier(self.settings.retry)
+        self.use_retry_policy(self.settings.retry, primitives=())
 
-    @property
-    def retries(self) -> int:
-        return 0 if self.retrier is None else self.retrier.retries
 
     def _where(self) -> str:
         return f"http at {self.address}"
@@ -273,21 +268,8 @@ class HttpStore:
         # aiohttp resends PUT/DELETE once on a failed reused connection; see the module docstring.
         session._retry_connection = False  # type: ignore[attr-defined]
         self._session = session
-        try:
-            async with asyncio.timeout(timeout):
-                await self._check_service()
-        except TimeoutError:
-            await self._abandon()
-            raise ConnectError(f"{self._where()}: no answer within {timeout:g}s", store=self.kind) from None
-        except (NamespaceNotEmpty, ConfigError, ConnectError):
-            await self._abandon()
-            raise
-        except AdapterError as exc:
-            await self._abandon()
-            raise ConnectError(str(exc), store=self.kind) from None
-        except Exception as exc:
-            await self._abandon()
-            raise ConnectError(f"{self._where()}: {type(exc).__name__}", store=self.kind) from None
+        await open_within(self._check_service(), timeout=timeout, where=self._where(), kind=self.kind,
+                          abandon=self._abandon)
         self._owned = True
 
     async def _check_service(self) -> None:

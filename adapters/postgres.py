@@ -58,7 +58,7 @@ from .errors import (
     Timeout,
     Unavailable,
 )
-from .retry import READS, Retrier, install, transient
+from .retry import Retrying, transient
 from .settings import CommonSettings, Duration, validate_settings
 
 DEFAULT_POOL_SIZE = 10
@@ -254,7 +254,7 @@ def _connect_reason(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-class PostgresStore:
+class PostgresStore(Retrying):
     """The :class:`~adapters.protocol.Store` protocol over one table of a PostgreSQL database."""
 
     kind = "postgres"
@@ -287,13 +287,8 @@ class PostgresStore:
         self._sql_list = f"SELECT key FROM {t} WHERE key LIKE $1 ESCAPE '\\' ORDER BY key COLLATE \"C\""
         self._sql_drop = f"DROP TABLE IF EXISTS {t}"
         self._sql_clear = f"DELETE FROM {t}"
-        self.retrier = None if self.settings.retry is None else Retrier(self.settings.retry)
-        install(self, self.retrier, {op: op in READS for op in ("get", "put", "delete", "cas", "list")})
+        self.use_retry_policy(self.settings.retry)
 
-    @property
-    def retries(self) -> int:
-        """Retries made so far under the store's retry policy."""
-        return 0 if self.retrier is None else self.retrier.retries
 
     def _where(self) -> str:
         return f"postgres at {self.address}"

@@ -106,3 +106,24 @@ def install(store: object, retrier: Retrier | None, operations: dict[str, bool])
         return
     for name, idempotent in operations.items():
         setattr(store, name, partial(retrier.call, idempotent, getattr(store, name)))
+
+
+STORE_PRIMITIVES = ("get", "put", "delete", "cas", "list")
+
+
+class Retrying:
+    """What a store with a ``retry:`` setting shares: its :class:`Retrier` and the count of
+    retries it made."""
+
+    retrier: Retrier | None = None
+
+    def use_retry_policy(self, policy: RetryPolicy | None, primitives: tuple[str, ...] = STORE_PRIMITIVES) -> None:
+        """Make the retrier for ``policy`` (none without one) and wrap ``primitives`` in it,
+        reads counted as idempotent."""
+        self.retrier = None if policy is None else Retrier(policy)
+        install(self, self.retrier, {op: op in READS for op in primitives})
+
+    @property
+    def retries(self) -> int:
+        """Retries made so far under the store's retry policy."""
+        return 0 if self.retrier is None else self.retrier.retries

@@ -82,8 +82,9 @@ from .errors import (
     Timeout,
     Unavailable,
     Unsupported,
+    open_within,
 )
-from .retry import READS, Retrier, install, transient
+from .retry import Retrying, transient
 from .settings import CommonSettings, Duration, validate_settings
 
 DEFAULT_POOL_SIZE = 10
@@ -167,7 +168,7 @@ def _status(exc: ClientError) -> tuple[int, str]:
     return status, code
 
 
-class S3Store:
+class S3Store(Retrying):
     """The :class:`~adapters.protocol.Store` protocol over the objects under one prefix."""
 
     kind = "s3"
@@ -191,13 +192,8 @@ class S3Store:
         self._client: Any = None
         self._stack: contextlib.AsyncExitStack | None = None
         self._owned = False
-        self.retrier = None if self.settings.retry is None else Retrier(self.settings.retry)
-        install(self, self.retrier, {op: op in READS for op in ("get", "put", "delete", "cas", "list")})
+        self.use_retry_policy(self.settings.retry)
 
-    @property
-    def retries(self) -> int:
-        """Retries made so far under the store's retry policy."""
-        return 0 if self.retrier is None else self.retrier.retries
 
     def _where(self) -> str:
         return f"s3 at {self.address}"
@@ -226,44 +222,32 @@ class S3Store:
         timeout = self.settings.connect_timeout
         s = self.settings
         self._stack = contextlib.AsyncExitStack()
-        try:
-            async with asyncio.timeout(timeout):
-                self._client = await self._stack.enter_async_context(
-                    get_session().create_client(
-                        "s3",
-                        endpoint_url=s.endpoint_url,
-                        region_name=self.region,
-                        aws_access_key_id=s.aws_access_key_id,
-                        aws_secret_access_key=s.aws_secret_access_key,
-                        aws_session_token=s.aws_session_token,
-                        config=self._config(),
-                    )
+
+        async def steps() -> None:
+            self._client = await self._stack.enter_async_context(
+                get_session().create_client(
+                    "s3",
+                    endpoint_url=s.endpoint_url,
+                    region_name=self.region,
+                    aws_access_key_id=s.aws_access_key_id,
+                    aws_secret_access_key=s.aws_secret_access_key,
+                    aws_session_token=s.aws_session_token,
+                    config=self._config(),
                 )
-                await self._check_bucket()
-                page = await self._request("list_objects_v2", Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1)
-                if page.get("KeyCount", len(page.get("Contents", []))) and not s.reuse:
-                    raise NamespaceNotEmpty(
-                        f"{self._where()}: bucket {self.bucket!r} already holds objects under {self.prefix!r} "
-                        "(set reuse: true to use them anyway)",
-                        store=self.kind,
-                    )
-                if self.conditional_writes is None:
-                    self.conditional_writes = await self._probe_conditional_writes()
-        except TimeoutError:
-            await self._abandon()
-            raise ConnectError(f"{self._where()}: no connection within {timeout:g}s", store=self.kind) from None
-        except NamespaceNotEmpty:
-            await self._abandon()
-            raise
-        except (ConfigError, ConnectError):
-            await self._abandon()
-            raise
-        except AdapterError as exc:
-            await self._abandon()
-            raise ConnectError(str(exc), store=self.kind) from None
-        except Exception as exc:
-            await self._abandon()
-            raise ConnectError(f"{self._where()}: {type(exc).__name__}", store=self.kind) from None
+            )
+            await self._check_bucket()
+            page = await self._request("list_objects_v2", Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1)
+            if page.get("KeyCount", len(page.get("Contents", []))) and not s.reuse:
+                raise NamespaceNotEmpty(
+                    f"{self._where()}: bucket {self.bucket!r} already holds objects under {self.prefix!r} "
+                    "(set reuse: true to use them anyway)",
+                    store=self.kind,
+                )
+            if self.conditional_writes is None:
+                self.conditional_writes = await self._probe_conditional_writes()
+
+        await open_within(steps(), timeout=timeout, where=self._where(), kind=self.kind, abandon=self._abandon,
+                          silence="no connection")
         self._owned = True
 
     async def _check_bucket(self) -> None:

@@ -145,41 +145,24 @@ def _describe_register(state: Any) -> str:
     return "value " + describe_value(state)
 
 
-register = Model(
-    name="register",
-    init=lambda: None,
-    step=_register_step,
-    partition=by_key,
-    describe_state=_describe_register,
-    prepare=_prepare_with("register", REGISTER_FS),
-    read_only=_read_only,
-    effect=_effect,
-    pins=_pins,
-    doc="read/write register per key (initially nil)",
-)
+def _register_family(name: str, step: Any, fs: Any, doc: str) -> Model:
+    """A register per key: the three built-ins differ only in name, operations and doc."""
+    return Model(
+        name=name,
+        init=lambda: None,
+        step=step,
+        partition=by_key,
+        describe_state=_describe_register,
+        prepare=_prepare_with(name, fs),
+        read_only=_read_only,
+        effect=_effect,
+        pins=_pins,
+        doc=doc,
+    )
 
-cas_register = Model(
-    name="cas-register",
-    init=lambda: None,
-    step=_step,
-    partition=by_key,
-    describe_state=_describe_register,
-    prepare=_prepare_with("cas-register", CAS_FS),
-    read_only=_read_only,
-    effect=_effect,
-    pins=_pins,
-    doc="read/write/compare-and-set register per key (initially nil)",
-)
 
-kv = Model(
-    name="kv",
-    init=lambda: None,
-    step=_step,
-    partition=by_key,
-    describe_state=_describe_register,
-    prepare=_prepare_with("kv", CAS_FS),
-    read_only=_read_only,
-    effect=_effect,
-    pins=_pins,
-    doc="key-value map: one cas-register per key, checked key by key",
+register = _register_family("register", _register_step, REGISTER_FS, "read/write register per key (initially nil)")
+cas_register = _register_family(
+    "cas-register", _step, CAS_FS, "read/write/compare-and-set register per key (initially nil)"
 )
+kv = _register_family("kv", _step, CAS_FS, "key-value map: one cas-register per key, checked key by key")
