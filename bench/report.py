@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,8 +35,8 @@ from chaos.experiment import loads
 from chaos.history import read_events
 from chaos.report import report_from_run_dir
 from chaos.runner import Runner
-from chaos.system import Env
-from chaos.systems.register import Register
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the broken system lives with the report tests
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -49,28 +50,6 @@ FLAGS = [
 ]
 
 
-class StaleReadRegister(Register):
-    """Server 0 answers one read, late in the run, with a value it read long before."""
-
-    def __init__(self, env: Env) -> None:
-        super().__init__(env)
-        self.stale = int(env.options["stale"]) if env.server == 0 else -1
-        self.reads = 0
-        self.remembered: tuple[str, Any] | None = None
-        self.since = 0
-
-    async def read(self, key: str, value: Any) -> Any:
-        self.reads += 1
-        if self.remembered is not None and self.remembered[0] == key:
-            self.since += 1
-            if self.since == 30:
-                return self.remembered[1]
-        found = await super().read(key, value)
-        if self.reads == self.stale:
-            self.remembered = (key, found)
-        return found
-
-
 EXPERIMENT = """\
 name: report-bench
 seed: 7
@@ -81,8 +60,8 @@ stores:
   db:
     adapter: memory
 system:
-  name: __main__:StaleReadRegister
-  options: {{stale: {stale}}}
+  name: tests.report.broken:StaleReadRegister
+  options: {{stale: {stale}, gap: 30}}
 workload:
   keys: 4
   mix: {{read: 2, write: 1}}

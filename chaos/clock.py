@@ -155,6 +155,14 @@ class VirtualClock:
                     future.set_result(None)
 
 
+async def sleep_until(clock: ScaledClock | VirtualClock, when: float) -> None:
+    """Sleep until ``clock`` reads ``when`` (not at all if it already does): how a fault
+    schedule waits for the start and the end of each active phase."""
+    delay = when - clock.peek()
+    if delay > 0:
+        await clock.sleep(delay)
+
+
 def make_clock(kind: str, time_scale: float = 1.0, start_ns: int | None = None) -> ScaledClock | VirtualClock:
     """The clock an experiment asks for: ``scaled`` (wall time times ``time_scale``) or ``virtual``."""
     if kind == "virtual":

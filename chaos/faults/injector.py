@@ -51,6 +51,7 @@ from typing import Any
 from adapters import ConnectionLost, Timeout, Unavailable
 
 from ..calls import Call, Proceed, current_actor
+from ..clock import sleep_until
 from .spec import OPS, Active, Delay, InProcessFault, NetworkFault, Pause, is_network
 
 NEMESIS = "nemesis"
@@ -557,9 +558,7 @@ class FaultLayer:
         after = -1.0
         while (phase := active.next_phase(after)) is not None:
             begin, end = phase
-            now = self.clock.peek()
-            if begin > now:
-                await self.clock.sleep(begin - now)
+            await sleep_until(self.clock, begin)
             value = {"fault": rule.index, "actor": rule.spec.actor, "clock": round(self.clock.peek(), 6),
                      "until": end}
             gate.hold()
@@ -567,9 +566,8 @@ class FaultLayer:
             self._emit_value("pause", {**value, "phase": "start"}, True)
             if end is None:
                 await asyncio.Event().wait()  # until healed (the task is cancelled)
-            now = self.clock.peek()
-            if end is not None and end > now:
-                await self.clock.sleep(end - now)
+            else:
+                await sleep_until(self.clock, end)
             gate.release()
             self._open_windows.pop(rule.index, None)
             self._emit_value("pause", {**value, "phase": "end", "clock": round(self.clock.peek(), 6),

@@ -40,6 +40,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from ..clock import sleep_until
 from .spec import NetworkFault
 
 Emit = Callable[[str, dict[str, Any], bool], None]
@@ -399,15 +400,11 @@ class Proxy:
         after = -1.0
         while (phase := active.next_phase(after)) is not None:
             begin, end = phase
-            now = self.clock.peek()
-            if begin > now:
-                await self.clock.sleep(begin - now)
+            await sleep_until(self.clock, begin)
             self._switch(toxic, True)
             if end is None:
                 return
-            now = self.clock.peek()
-            if end > now:
-                await self.clock.sleep(end - now)
+            await sleep_until(self.clock, end)
             self._switch(toxic, False, reason="elapsed")
             after = end
 
