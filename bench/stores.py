@@ -16,7 +16,9 @@ For 8 and 64 workers it measures, in the same process and interleaved:
 
 Each round runs the three one after the other, in an order rotated from round to round. It
 prints the median operations per second of each and the median of the rounds' ratios to
-``bare``, with the middle half of those ratios in brackets. The target is a framework/bare
+``bare``, with the middle half of those ratios in brackets, and the median CPU time this
+process spent per operation while the operations ran (the framework's from its own
+``client_cpu`` statistic). The target is a framework/bare
 ratio of at least 0.90: the framework must not be what limits a run against a real store. On
 one machine PostgreSQL and the client share the cores, so every microsecond the client spends
 per operation is one the server does not get: the hardest setting for the ratio (against a
@@ -60,6 +62,8 @@ from chaos.experiment import loads  # noqa: E402
 from chaos.runner import Runner  # noqa: E402
 
 KEYS = 16
+Measured = tuple[float, float]
+"""Operations per second, and this process's CPU time per operation in µs while they ran."""
 MIX = (("read", 2), ("write", 1), ("cas", 1))
 CREDENTIALS = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
 BUCKET = "bench-adapters"
@@ -84,8 +88,8 @@ checks: [{{model: cas-register}}]
 # ---------------------------------------------------------------------------- the framework
 
 
-def framework(backend: str, settings: dict[str, Any], workers: int, ops: int, out: Path) -> float:
-    """Operations per second of a whole Runner run (the checker excluded)."""
+def framework(backend: str, settings: dict[str, Any], workers: int, ops: int, out: Path) -> Measured:
+    """A whole Runner run (the checker excluded), measured by its own statistics."""
     text = EXPERIMENT.format(
         backend=backend, settings=orjson.dumps(settings).decode(), ops=ops, workers=workers, keys=KEYS
     )
@@ -94,7 +98,8 @@ def framework(backend: str, settings: dict[str, Any], workers: int, ops: int, ou
     result = asyncio.run(runner.run())
     if result.stats.unknown or not result.stats.completed:
         raise SystemExit(f"{backend} run had {result.stats.unknown} unknown outcomes; see {out}")
-    return result.stats.completed / result.stats.elapsed
+    stats = result.stats
+    return stats.completed / stats.elapsed, stats.client_cpu / stats.completed * 1e6
 
 
 # ---------------------------------------------------------------------------- bare loops
@@ -124,7 +129,7 @@ class Plan:
         return f, key, None if old is None else orjson.dumps(old), orjson.dumps(new)
 
 
-async def drive(workers: int, ops: int, one: Callable[[int, Plan], Awaitable[None]]) -> float:
+async def drive(workers: int, ops: int, one: Callable[[int, Plan], Awaitable[None]]) -> Measured:
     left = [ops]
 
     async def task(worker: int) -> None:
@@ -133,12 +138,12 @@ async def drive(workers: int, ops: int, one: Callable[[int, Plan], Awaitable[Non
             left[0] -= 1
             await one(worker, plan)
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(task(w) for w in range(workers)))
-    return ops / (time.perf_counter() - start)
+    return ops / (time.perf_counter() - start), (time.process_time() - cpu) / ops * 1e6
 
 
-async def adapter_only(backend: str, settings: dict[str, Any], workers: int, ops: int) -> float:
+async def adapter_only(backend: str, settings: dict[str, Any], workers: int, ops: int) -> Measured:
     """The same operations straight on the adapter's primitives (no runner, no history): what
     the adapter itself costs over the bare loop."""
     store = create(backend, settings, f"bench-adapter-{uuid.uuid4().hex[:8]}", concurrency=workers)
@@ -159,7 +164,7 @@ async def adapter_only(backend: str, settings: dict[str, Any], workers: int, ops
         await store.close()
 
 
-async def bare_postgres(dsn: str, workers: int, ops: int) -> float:
+async def bare_postgres(dsn: str, workers: int, ops: int) -> Measured:
     """The adapter's statements on one dedicated connection per task."""
     sql = PostgresStore({"dsn": dsn}, f"bench-bare-{uuid.uuid4().hex[:8]}")
     table = quote_ident(sql.table)
@@ -185,7 +190,7 @@ async def bare_postgres(dsn: str, workers: int, ops: int) -> float:
         await asyncio.gather(*(c.close() for c in connections))
 
 
-async def bare_s3(endpoint: str, workers: int, ops: int) -> float:
+async def bare_s3(endpoint: str, workers: int, ops: int) -> Measured:
     """The adapter's requests through one aiobotocore client configured like the adapter's."""
     store = S3Store({"endpoint_url": endpoint, "bucket": BUCKET, **CREDENTIALS}, "", concurrency=workers)
     prefix = f"bench-bare-{uuid.uuid4().hex[:8]}/"
@@ -270,9 +275,9 @@ def measure(
     name: str,
     repeat: int,
     workers: int,
-    framework_run: Callable[[Path], float],
-    adapter_run: Callable[[], float],
-    bare_run: Callable[[], float],
+    framework_run: Callable[[Path], Measured],
+    adapter_run: Callable[[], Measured],
+    bare_run: Callable[[], Measured],
     root: Path,
 ) -> None:
     """Run the three ``repeat`` times, each round in a rotated order, and print medians.
@@ -280,22 +285,26 @@ def measure(
     The ratio is the median of each round's framework/bare ratio: the two runs of a round are
     seconds apart, so a neighbour's load shifts both alike, and a burst in one round does not
     decide the figure."""
-    runs: dict[str, Callable[[int], float]] = {
+    runs: dict[str, Callable[[int], Measured]] = {
         "bare": lambda i: bare_run(),
         "adapter": lambda i: adapter_run(),
         "framework": lambda i: framework_run(root / f"{name}-{workers}-{i}"),
     }
     rates: dict[str, list[float]] = {variant: [] for variant in runs}
+    cpus: dict[str, list[float]] = {variant: [] for variant in runs}
     order = list(runs)
     for i in range(repeat):
         for variant in order[i % 3 :] + order[: i % 3]:
-            rates[variant].append(runs[variant](i))
+            rate, cpu = runs[variant](i)
+            rates[variant].append(rate)
+            cpus[variant].append(cpu)
     fw_bare = [f / b for f, b in zip(rates["framework"], rates["bare"], strict=True)]
     ad_bare = [a / b for a, b in zip(rates["adapter"], rates["bare"], strict=True)]
     verdict = "ok" if median(fw_bare) >= 0.90 else "below 0.90"
     print(
         f"{name:<9} {workers:>7}  {median(rates['framework']):>10,.0f}/s  {median(rates['adapter']):>10,.0f}/s"
-        f"  {median(rates['bare']):>10,.0f}/s  {spread(fw_bare):>16}  {spread(ad_bare):>16}  {verdict}",
+        f"  {median(rates['bare']):>10,.0f}/s  {spread(fw_bare):>16}  {spread(ad_bare):>16}"
+        f"  {' / '.join(f'{median(cpus[v]):.0f}' for v in ('framework', 'adapter', 'bare')):>16}  {verdict}",
         flush=True,
     )
 
@@ -319,7 +328,7 @@ def main() -> None:
     dsn = os.environ.get("CHAOS_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
     print(
         f"{'backend':<9} {'workers':>7}  {'framework':>12}  {'adapter':>12}  {'bare':>12}"
-        f"  {'fw/bare (IQR)':>16}  {'ad/bare (IQR)':>16}"
+        f"  {'fw/bare (IQR)':>16}  {'ad/bare (IQR)':>16}  {'cpu µs/op fw/ad/bare':>16}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -31,18 +31,31 @@ class Stats:
         self.faults = 0
         self.started: float | None = None
         self.finished: float | None = None
+        self._cpu_started = 0.0
+        self._cpu_finished: float | None = None
 
     def start(self) -> None:
         self.started = time.monotonic()
+        self._cpu_started = time.process_time()
 
     def finish(self) -> None:
         self.finished = time.monotonic()
+        self._cpu_finished = time.process_time()
 
     @property
     def elapsed(self) -> float:
         if self.started is None:
             return 0.0
         return (self.finished or time.monotonic()) - self.started
+
+    @property
+    def client_cpu(self) -> float:
+        """CPU seconds this process spent while the operations ran. Near :attr:`elapsed`, the
+        client (system under test, adapters, recording) was what limited the throughput, not
+        the store: worth knowing before reading the figure as the store's."""
+        if self.started is None:
+            return 0.0
+        return (self._cpu_finished or time.process_time()) - self._cpu_started
 
     def record(self, f: str, outcome: str, latency_ns: int) -> None:
         try:
@@ -90,5 +103,6 @@ class Stats:
             "faults_injected": self.faults,
             "elapsed_seconds": round(self.elapsed, 3),
             "throughput_per_second": round(self.throughput(), 1),
+            "client_cpu_seconds": round(self.client_cpu, 3),
             "latency_ms": self.latency_summary(),
         }

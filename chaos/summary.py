@@ -47,8 +47,8 @@ def print_run(console: Console, result: RunResult) -> None:
         )
     console.print(table)
     console.print(
-        f"{stats.completed} operations in {stats.elapsed:.2f}s ({stats.throughput():,.0f} ops/s), "
-        f"{stats.faults} faults injected",
+        f"{stats.completed} operations in {stats.elapsed:.2f}s ({stats.throughput():,.0f} ops/s, "
+        f"client CPU {stats.client_cpu / stats.elapsed if stats.elapsed else 0:.0%}), {stats.faults} faults injected",
         highlight=False,
     )
     print_checks(console, result.checks)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -60,7 +61,10 @@ async def test_correct_register_is_valid(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert result.stats.completed == 600
     assert_history_invariants(result.run_dir / "history.jsonl")
-    assert (result.run_dir / "results.json").exists()
+    results = json.loads((result.run_dir / "results.json").read_text())
+    # The memory store runs in this process, so the operations cost this process CPU time.
+    assert result.stats.client_cpu > 0
+    assert results["operations"]["client_cpu_seconds"] == round(result.stats.client_cpu, 3)
     assert (result.run_dir / "seed").read_text().strip() == "7"
 
 
