@@ -15,14 +15,14 @@ For 8 and 64 workers it measures, in the same process and interleaved:
   history), which separates what the adapter costs from what the runner's bookkeeping costs.
 
 Each round runs the three one after the other, in an order rotated from round to round. It
-prints the median operations per second of each and the median of the rounds' ratios to
-``bare``, with the middle half of those ratios in brackets, and the median CPU time this
-process spent per operation while the operations ran (the framework's from its own
-``client_cpu`` statistic). The target is a framework/bare
-ratio of at least 0.90: the framework must not be what limits a run against a real store. On
-one machine PostgreSQL and the client share the cores, so every microsecond the client spends
-per operation is one the server does not get: the hardest setting for the ratio (against a
-store on its own machine the client's cost shows only once its core is full).
+prints the median operations per second of each, the median of the rounds' ratios to ``bare``
+with the middle half of those ratios in brackets, and the median CPU time this process spent
+per operation while the operations ran (the framework's from its own ``client_cpu``
+statistic). The target is a framework/bare ratio of at least 0.90: the framework must not be
+what limits a run against a real store. On one machine PostgreSQL and the client share the
+cores, so every microsecond the client spends per operation is one the server does not get:
+the hardest setting for the ratio (against a store on its own machine the client's cost shows
+only once its core is full).
 PostgreSQL comes from ``CHAOS_PG_DSN`` (default ``postgresql://postgres@127.0.0.1:5432/test``);
 S3 is a moto server this script starts on a free loopback port (``tests/moto_server.py``) and
 stops. The checker is not run: ``bench/checker.py`` measures it.
