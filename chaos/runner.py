@@ -36,7 +36,7 @@ from .history import DUMP_OPTIONS, encode_any
 from .rundir import RunDir
 from .secrets import Secrets, redact_urls
 from .stats import Stats
-from .system import Env, OperationFailed, Server, bind_roles, resolve, supervise
+from .system import Env, OperationFailed, Server, SystemCodeError, bind_roles, construct, resolve, supervise
 from .workload import streams
 
 CONNECT_TIMEOUT = 10.0
@@ -155,7 +155,10 @@ class Runner:
             stores = await self._open_stores(settings)
             system = resolve(experiment.system.name)
             servers = self._servers(system, stores, writer.start_ns)
-            await servers[0].setup()
+            try:
+                await servers[0].setup()
+            except AdapterError as exc:
+                raise InfrastructureError(f"system setup: {self._clean(str(exc))}") from None
             await self._drive(servers, system, writer)
         finally:
             self._remove_signal_handlers()
@@ -305,7 +308,7 @@ class Runner:
                        shared=shared_state)
 
         self._actor_env = env(-1)
-        return [Server(system(env(index)), index, shared) for index in range(count)]
+        return [Server(construct(system, env(index)), index, shared) for index in range(count)]
 
     # ---------------------------------------------------------------- the run itself
 
@@ -324,7 +327,16 @@ class Runner:
             for name, factory in getattr(system, "actors", {}).items()
         ]
         try:
-            _, pending = await asyncio.wait(self._workers, timeout=experiment.duration)
+            done, pending = await asyncio.wait(
+                self._workers, timeout=experiment.duration, return_when=asyncio.FIRST_EXCEPTION
+            )
+            failures = [task.exception() for task in done if not task.cancelled() and task.exception() is not None]
+            if failures:  # a bug in the system's hooks (or ours): stop everyone now, not at the end
+                self._stopping = True
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+                raise failures[0]  # type: ignore[misc]
             if pending:
                 self._stopping = True
                 self._heal()  # stalled and paused operations may finish during the grace
@@ -381,7 +393,10 @@ class Runner:
                 delay = next_at - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            f, key, value = stream.next()
+            try:
+                f, key, value = stream.next()
+            except Exception as exc:  # the system's request() hook
+                raise SystemCodeError("request()", exc) from exc
             began = clock() - start
             event = {"process": process, "type": "invoke", "f": f, "key": key, "value": value, "time": began,
                      "index": next_index()}

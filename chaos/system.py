@@ -35,8 +35,11 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import sysconfig
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from adapters import Store
@@ -52,6 +55,36 @@ class OperationFailed(Exception):
 
 class SystemLoadError(ValueError):
     """The system named in an experiment cannot be loaded or bound to its stores."""
+
+
+class SystemCodeError(SystemLoadError):
+    """The system's own code raised outside an operation: in its constructor, ``setup()`` or
+    ``request()`` hook. That is a bug in the experiment, not a finding about the stores, so it
+    ends the run at once as bad input naming the hook and the line, never as a verdict (exit
+    code 1 would tell a CI job that a violation was found)."""
+
+    def __init__(self, hook: str, exc: BaseException) -> None:
+        frames = traceback.extract_tb(exc.__traceback__)
+        # The innermost line of the user's own code: not ours, not the standard library's.
+        outside = [f for f in frames if not f.filename.startswith(_NOT_USER_CODE)] or frames
+        where = f" ({outside[-1].filename}:{outside[-1].lineno})" if outside else ""
+        super().__init__(f"the system's {hook} raised {type(exc).__name__}: {exc}{where}")
+
+
+_NOT_USER_CODE = (
+    str(Path(__file__).resolve().parent),
+    sysconfig.get_paths()["stdlib"],
+    sysconfig.get_paths()["purelib"],
+    sysconfig.get_paths()["platlib"],
+)
+
+
+def construct(system: type, env: Env) -> Any:
+    """One instance of ``system``; an exception in its constructor is a :class:`SystemCodeError`."""
+    try:
+        return system(env)
+    except Exception as exc:
+        raise SystemCodeError(f"{system.__name__}()", exc) from exc
 
 
 @dataclass
@@ -166,7 +199,10 @@ class Server:
     async def setup(self) -> None:
         hook = getattr(self._instance, "setup", None)
         if hook is not None:
-            await hook()
+            try:
+                await hook()
+            except Exception as exc:
+                raise SystemCodeError("setup()", exc) from exc
 
     async def close(self) -> None:
         hook = getattr(self._instance, "close", None)

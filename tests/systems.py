@@ -57,3 +57,24 @@ class LeakyRegister(Register):
 
     async def write(self, key: str, value: Any) -> Any:
         raise RuntimeError(f"auth failed with token {self.token}")
+
+
+class BrokenRequestHook(Register):
+    """Its ``request()`` hook fails once the workload reaches its 50th value: a bug in the
+    experiment's own code, which must end the run at once as bad input, not as a verdict."""
+
+    @staticmethod
+    def request(f: str, key: Any, n: int, expected: Any) -> Any:
+        if n > 50:
+            raise ValueError(f"no value for n={n}")
+        return [expected, n] if f == "cas" else n
+
+
+class BrokenConstructor(Register):
+    def __init__(self, env: Env) -> None:
+        raise RuntimeError("cannot start")
+
+
+class BrokenSetup(Register):
+    async def setup(self) -> None:
+        raise RuntimeError("setup failed")

@@ -88,6 +88,33 @@ def test_unknown_system_exits_3(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_a_bug_in_the_systems_own_code_exits_3_naming_hook_and_line(tmp_path: Path) -> None:
+    """Exit 1 would tell a CI job a violation was found; a crashing hook is the experiment's bug."""
+    source = ROOT / "tests" / "systems.py"
+    for system, hook, message in (
+        ("BrokenRequestHook", "request()", "ValueError: no value for n="),
+        ("BrokenConstructor", "BrokenConstructor()", "RuntimeError: cannot start"),
+        ("BrokenSetup", "setup()", "RuntimeError: setup failed"),
+    ):
+        experiment = write_experiment(tmp_path / f"{system}.yaml", system=f"tests.systems:{system}", ops=100_000)
+        out = tmp_path / system
+        done = chaos("run", str(experiment), "--out", str(out))
+        assert done.returncode == 3, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr and "never retrieved" not in done.stderr
+        line = done.stderr.strip()
+        assert line.startswith(f"error: the system's {hook} raised {message}"), line
+        assert f"({source}:" in line, line
+        assert '<property name="error" value="bad-input" />' in (out / "junit.xml").read_text()
+    # The request hook failed mid-run: the run stopped there (not after its 100,000 operations
+    # or 60 s), every operation begun is closed, and the history is checkable.
+    history = tmp_path / "BrokenRequestHook" / "history.jsonl"
+    events = read_events(history)
+    assert 0 < len(events) < 1000
+    invokes = sum(e["type"] == "invoke" for e in events)
+    assert invokes * 2 == len(events)
+    assert chaos("check", str(history), "--model", "cas-register").returncode == 0
+
+
 def test_validate_ok() -> None:
     done = chaos("validate", str(ROOT / "experiments/register-memory.yaml"))
     assert done.returncode == 0 and "ok" in done.stdout

@@ -30,7 +30,7 @@ from adapters.memory import MemoryStore
 
 from ..calls import Call, Proceed, StoreHandle
 from ..faults.injector import ServerCrash
-from ..system import Env, OperationFailed
+from ..system import Env, OperationFailed, construct
 
 # ------------------------------------------------------------------ requests to the driver
 
@@ -321,7 +321,7 @@ class Driver:
 
         self.actors: list[Actor] = []
         for index, ops in enumerate(plan.servers):
-            instance = system(env(index))
+            instance = construct(system, env(index))
             self.actors.append(Actor(f"server-{index}", self._serve(index, instance, ops), index))
         for name, factory in getattr(system, "actors", {}).items():
             self.actors.append(Actor(name, factory(env(-1)).run(), None))
