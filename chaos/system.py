@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapters import Store
+from adapters import AdapterError, Store
 
 from .calls import current_actor
 from .clock import Clock
@@ -201,6 +201,8 @@ class Server:
         if hook is not None:
             try:
                 await hook()
+            except AdapterError:  # a store failed it: the runner reports the store, not a bug
+                raise
             except Exception as exc:
                 raise SystemCodeError("setup()", exc) from exc
 

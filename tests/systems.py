@@ -78,3 +78,10 @@ class BrokenConstructor(Register):
 class BrokenSetup(Register):
     async def setup(self) -> None:
         raise RuntimeError("setup failed")
+
+
+class SeedingRegister(Register):
+    """Writes a first value in ``setup()``: a store that refuses it fails the run's start."""
+
+    async def setup(self) -> None:
+        await self.store.put("k0", b"0")

@@ -115,6 +115,16 @@ def test_a_bug_in_the_systems_own_code_exits_3_naming_hook_and_line(tmp_path: Pa
     assert chaos("check", str(history), "--model", "cas-register").returncode == 0
 
 
+def test_a_store_failing_the_systems_setup_exits_4(tmp_path: Path) -> None:
+    experiment = write_experiment(tmp_path / "e.yaml", system="tests.systems:SeedingRegister")
+    text = experiment.read_text() + "faults: [{kind: error-before, store: db, op: put}]\n"
+    experiment.write_text(text)
+    done = chaos("run", str(experiment), "--out", str(tmp_path / "run"))
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert done.stderr.strip().startswith("error: system setup: injected fault 0: db.put refused"), done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_validate_ok() -> None:
     done = chaos("validate", str(ROOT / "experiments/register-memory.yaml"))
     assert done.returncode == 0 and "ok" in done.stdout
