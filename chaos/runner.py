@@ -131,6 +131,8 @@ class Runner:
         self._tickets = self.experiment.operations
         self._stopping = False
         self._workers: list[asyncio.Task[None]] = []
+        self._failure: BaseException | None = None
+        """What ended the run early: an actor's bug."""
         self._actor_env: Env | None = None
         self.clock: Any = None
         self.faults: FaultLayer | None = None
@@ -326,6 +328,8 @@ class Runner:
             asyncio.create_task(supervise(name, factory, self._actor_env))
             for name, factory in getattr(system, "actors", {}).items()
         ]
+        for actor in actors:
+            actor.add_done_callback(self._actor_ended)
         try:
             done, pending = await asyncio.wait(
                 self._workers, timeout=experiment.duration, return_when=asyncio.FIRST_EXCEPTION
@@ -347,6 +351,8 @@ class Runner:
             for task in self._workers:
                 if not task.cancelled() and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
+            if self._failure is not None:
+                raise self._failure
         except asyncio.CancelledError:
             self.interrupt()
             await asyncio.gather(*self._workers, return_exceptions=True)
@@ -355,6 +361,14 @@ class Runner:
             for task in (ticker, *actors):
                 task.cancel()
             await asyncio.gather(ticker, *actors, return_exceptions=True)
+
+    def _actor_ended(self, task: asyncio.Task[None]) -> None:
+        """An actor only ends early on a bug in its code: stop the workers now, fail the run."""
+        if not task.cancelled() and task.exception() is not None and self._failure is None:
+            self._failure = task.exception()
+            self._stopping = True
+            for worker in self._workers:
+                worker.cancel()
 
     async def _tick(self, writer: history_mod.HistoryWriter) -> None:
         """Flush the history to the OS and report progress, ten times a second."""

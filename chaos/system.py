@@ -58,8 +58,8 @@ class SystemLoadError(ValueError):
 
 
 class SystemCodeError(SystemLoadError):
-    """The system's own code raised outside an operation: in its constructor, ``setup()`` or
-    ``request()`` hook. That is a bug in the experiment, not a finding about the stores, so it
+    """The system's own code raised outside an operation: in its constructor, ``setup()``,
+    ``request()`` hook or an actor. That is a bug in the experiment, not a finding about the stores, so it
     ends the run at once as bad input naming the hook and the line, never as a verdict (exit
     code 1 would tell a CI job that a violation was found)."""
 
@@ -223,13 +223,21 @@ def default_request(f: str, key: Any, n: int, expected: Any) -> Any:
 
 
 async def supervise(name: str, factory: Callable[[Env], Any], env: Env) -> None:
-    """Run background actor ``name`` until cancelled. A crash injected into it restarts it, as
-    a supervisor restarts a dead process (injected crashes are ``BaseException`` by design)."""
+    """Run background actor ``name`` until cancelled. A crash injected into it (a
+    ``BaseException`` by design) or a store error it let escape restarts it, as a supervisor
+    restarts a dead process. Any other exception is a bug in the actor's code, which would
+    otherwise restart it in a loop for the whole run, unseen: it ends the supervision with a
+    :class:`SystemCodeError`."""
     current_actor.set(name)
     while True:
         try:
             await factory(env).run()
         except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
             raise
+        except AdapterError:
+            pass
+        except Exception as exc:
+            raise SystemCodeError(f"actor {name!r}", exc) from exc
         except BaseException:
-            await asyncio.sleep(0)
+            pass
+        await asyncio.sleep(0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from chaos.system import Env
 from chaos.systems.register import Register, decode
@@ -85,3 +85,15 @@ class SeedingRegister(Register):
 
     async def setup(self) -> None:
         await self.store.put("k0", b"0")
+
+
+class _BuggyJanitor:
+    async def run(self) -> None:
+        raise KeyError("imageId")
+
+
+class BuggyActorRegister(Register):
+    """A register with a background actor whose code is broken: the run must stop and say so,
+    not restart the actor in a loop until the end."""
+
+    actors: ClassVar[dict[str, Any]] = {"janitor": lambda env: _BuggyJanitor()}

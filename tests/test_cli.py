@@ -95,6 +95,7 @@ def test_a_bug_in_the_systems_own_code_exits_3_naming_hook_and_line(tmp_path: Pa
         ("BrokenRequestHook", "request()", "ValueError: no value for n="),
         ("BrokenConstructor", "BrokenConstructor()", "RuntimeError: cannot start"),
         ("BrokenSetup", "setup()", "RuntimeError: setup failed"),
+        ("BuggyActorRegister", "actor 'janitor'", "KeyError: 'imageId'"),
     ):
         experiment = write_experiment(tmp_path / f"{system}.yaml", system=f"tests.systems:{system}", ops=100_000)
         out = tmp_path / system
