@@ -71,6 +71,7 @@ def run(
     """Run an experiment, check its history and exit with the verdict."""
     from .junit import error_xml, write_junit
     from .progress import RunProgress
+    from .rundir import RunDirError
     from .runner import InfrastructureError, Runner
     from .summary import print_run
     from .system import SystemLoadError
@@ -90,7 +91,7 @@ def run(
         with RunProgress(console, name, live=progress) as shown:
             runner.on_progress = shown.update
             result = asyncio.run(runner.run())
-    except (InfrastructureError, SystemLoadError) as exc:
+    except (InfrastructureError, SystemLoadError, RunDirError) as exc:
         code = UNREACHABLE if isinstance(exc, InfrastructureError) else BAD_INPUT
         text = error_xml(name, f"error: {exc}", kind="infrastructure" if code == UNREACHABLE else "bad-input")
         for path in (runner.rundir.junit if runner.rundir else None, junit):
@@ -103,13 +104,14 @@ def run(
 
 def _explore(loaded: LoadedExperiment, out: Path | None, seed: int | None, junit: Path | None) -> None:
     from .explore import run_exploration
+    from .rundir import RunDirError
     from .summary import print_exploration
     from .system import SystemLoadError
 
     console.print(f"exploring {loaded.experiment.name} ({loaded.experiment.explore.strategy})")
     try:
         result = run_exploration(loaded, out, seed, junit)
-    except SystemLoadError as exc:
+    except (SystemLoadError, RunDirError) as exc:
         _fail(f"error: {exc}", BAD_INPUT)
     print_exploration(console, result)
     sys.exit(result.exit_code)
@@ -122,11 +124,12 @@ def replay(replay_file: Path, out: Path | None) -> None:
     """Re-execute a replay file from an exploration exactly; exit 1 if it shows a violation."""
     from .explore import replay_file as run_replay
     from .explore import trace_lines
+    from .rundir import RunDirError
     from .summary import print_checks
 
     try:
         execution, result, run_dir = run_replay(replay_file, out)
-    except (OSError, HistoryError, ExperimentError) as exc:
+    except (OSError, HistoryError, ExperimentError, RunDirError) as exc:
         _fail(f"error: {exc}", BAD_INPUT)
     console.print("\n".join(trace_lines(execution)), markup=False)
     print_checks(console, [result])

@@ -184,6 +184,7 @@ def run_file(
     the file (``operations=200``) before validation. Runs on a fresh event loop, in a worker
     thread when the caller already has one running (an async test)."""
     from .experiment import ExperimentError, load, loads
+    from .rundir import RunDirError
     from .runner import InfrastructureError, Runner
     from .system import SystemLoadError
 
@@ -198,14 +199,14 @@ def run_file(
 
         try:
             return run_exploration(loaded, out, seed)  # type: ignore[return-value]
-        except SystemLoadError as exc:
+        except (SystemLoadError, RunDirError) as exc:
             raise ChaosFailure(f"{loaded.experiment.name}: {exc}") from None
     runner = Runner(loaded, out, seed=seed, report=report)
     try:
         return _run_sync(runner)
     except InfrastructureError as exc:
         raise ChaosFailure(f"{loaded.experiment.name}: infrastructure unreachable: {exc}") from None
-    except SystemLoadError as exc:
+    except (SystemLoadError, RunDirError) as exc:
         raise ChaosFailure(f"{loaded.experiment.name}: {exc}") from None
 
 

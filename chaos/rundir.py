@@ -22,6 +22,11 @@ ARTIFACTS = (
 """Every file a run may write into its directory."""
 
 
+class RunDirError(ValueError):
+    """The run directory cannot be made or cleared (``--out`` names a file, no permission):
+    bad input, reported in one line before anything runs."""
+
+
 @dataclass(frozen=True)
 class RunDir:
     path: Path
@@ -39,9 +44,13 @@ class RunDir:
                 path = base / f"{stamp}-{n}"
         else:
             path = out
-            for name in ARTIFACTS:  # a directory reused with --out holds this run's files only
-                (path / name).unlink(missing_ok=True)
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            if out is not None:
+                for name in ARTIFACTS:  # a directory reused with --out holds this run's files only
+                    (path / name).unlink(missing_ok=True)
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunDirError(f"cannot write the run directory {path}: {exc.strerror or exc}") from None
         return cls(path)
 
     @property

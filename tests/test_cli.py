@@ -126,6 +126,14 @@ def test_a_store_failing_the_systems_setup_exits_4(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_an_out_directory_that_cannot_be_written_exits_3(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    done = chaos("run", str(ROOT / "experiments/register-memory.yaml"), "--out", str(blocker / "run"))
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert done.stderr.strip() == f"error: cannot write the run directory {blocker / 'run'}: Not a directory"
+
+
 def test_validate_ok() -> None:
     done = chaos("validate", str(ROOT / "experiments/register-memory.yaml"))
     assert done.returncode == 0 and "ok" in done.stdout
