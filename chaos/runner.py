@@ -172,7 +172,10 @@ class Runner:
             if self.faults is not None:
                 await self.faults.aclose()  # proxies closed, schedules stopped; no event after this
             await self.clock.aclose()
-            writer.close()
+            try:
+                writer.close()
+            except OSError as exc:
+                raise _unwritable(writer, exc) from None
         if self.stats.finished is None:  # the run stopped before its workers started
             self.stats.finish()
         checks = self._check()
@@ -340,6 +343,8 @@ class Runner:
                 for task in pending:
                     task.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
+                if isinstance(failures[0], OSError):  # a history line could not be written
+                    raise _unwritable(writer, failures[0]) from None
                 raise failures[0]  # type: ignore[misc]
             if pending:
                 self._stopping = True
@@ -487,6 +492,11 @@ class Runner:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(sig)
+
+
+def _unwritable(writer: history_mod.HistoryWriter, exc: OSError) -> InfrastructureError:
+    """The history cannot be written (disk full, file too large): the run stops, exit 4."""
+    return InfrastructureError(f"cannot write the history {writer.path}: {exc.strerror or exc}")
 
 
 async def run_experiment(loaded: LoadedExperiment, out: Path | None = None, **kwargs: Any) -> RunResult:

@@ -134,6 +134,26 @@ def test_an_out_directory_that_cannot_be_written_exits_3(tmp_path: Path) -> None
     assert done.stderr.strip() == f"error: cannot write the run directory {blocker / 'run'}: Not a directory"
 
 
+def test_a_history_that_cannot_be_written_stops_the_run_with_exit_4(tmp_path: Path) -> None:
+    """Disk full, simulated with a file size limit: one line, exit 4, and what reached the disk
+    is still a checkable history (a torn last line is dropped)."""
+    import resource
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+
+    experiment = write_experiment(tmp_path / "e.yaml", ops=100_000)
+    out = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-m", "chaos", "run", str(experiment), "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, preexec_fn=limit_file_size,
+    )
+    assert done.returncode == 4, done.stdout + done.stderr
+    history = out / "history.jsonl"
+    assert done.stderr.strip() == f"error: cannot write the history {history}: File too large"
+    assert chaos("check", str(history), "--model", "cas-register").returncode == 0
+
+
 def test_validate_ok() -> None:
     done = chaos("validate", str(ROOT / "experiments/register-memory.yaml"))
     assert done.returncode == 0 and "ok" in done.stdout
