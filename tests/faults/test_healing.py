@@ -18,6 +18,7 @@ from chaos.experiment import loads
 from chaos.history import pair, read_events
 from chaos.runner import Runner
 from chaos.stats import Stats
+from chaos.system import SystemCodeError
 
 from ..test_runner import assert_history_invariants
 
@@ -80,7 +81,7 @@ async def test_ctrl_c_heals(tmp_path: Path) -> None:
 async def test_an_exception_in_the_runner_heals(tmp_path: Path) -> None:
     faults = [{"kind": "pause", "actor": "server-*", "active": {"start": "1ms"}}]
     runner = Runner(loads(experiment(faults, system="tests.faults.broken:FailingSetup")), tmp_path / "r")
-    with pytest.raises(RuntimeError, match="setup failed"):
+    with pytest.raises(SystemCodeError, match="setup failed"):
         await runner.run()
     assert runner.faults is not None and runner.faults.healed
     phases = [(e["value"]["phase"], e["value"].get("reason")) for e in nemesis(tmp_path / "r" / "history.jsonl")]
@@ -109,7 +110,7 @@ async def test_an_exception_in_the_runner_closes_proxies(tmp_path: Path, pg_dsn:
     text = experiment(faults, system="tests.faults.broken:FailingSetup",
                       stores={"db": {"adapter": "pgtest", "settings": {"dsn": pg_dsn}}})
     runner = Runner(loads(text), tmp_path / "r")
-    with pytest.raises(RuntimeError, match="setup failed"):
+    with pytest.raises(SystemCodeError, match="setup failed"):
         await runner.run()
     assert runner.faults is not None and runner.faults.healed
     [proxy] = runner.faults.proxies
