@@ -93,11 +93,12 @@ def run(
             result = asyncio.run(runner.run())
     except (InfrastructureError, SystemLoadError, RunDirError) as exc:
         code = UNREACHABLE if isinstance(exc, InfrastructureError) else BAD_INPUT
-        text = error_xml(name, f"error: {exc}", kind="infrastructure" if code == UNREACHABLE else "bad-input")
+        message = loaded.secrets.clean(f"error: {exc}")  # the system's own messages may quote a secret
+        text = error_xml(name, message, kind="infrastructure" if code == UNREACHABLE else "bad-input")
         for path in (runner.rundir.junit if runner.rundir else None, junit):
             if path is not None:
                 write_junit(path, text, loaded.secrets)
-        _fail(f"error: {exc}", code)
+        _fail(message, code)
     print_run(console, result)
     sys.exit(result.exit_code)
 

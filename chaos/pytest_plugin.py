@@ -200,14 +200,14 @@ def run_file(
         try:
             return run_exploration(loaded, out, seed)  # type: ignore[return-value]
         except (SystemLoadError, RunDirError) as exc:
-            raise ChaosFailure(f"{loaded.experiment.name}: {exc}") from None
+            raise ChaosFailure(loaded.secrets.clean(f"{loaded.experiment.name}: {exc}")) from None
     runner = Runner(loaded, out, seed=seed, report=report)
     try:
         return _run_sync(runner)
     except InfrastructureError as exc:
         raise ChaosFailure(f"{loaded.experiment.name}: infrastructure unreachable: {exc}") from None
-    except (SystemLoadError, RunDirError) as exc:
-        raise ChaosFailure(f"{loaded.experiment.name}: {exc}") from None
+    except (SystemLoadError, RunDirError) as exc:  # the system's own messages may quote a secret
+        raise ChaosFailure(loaded.secrets.clean(f"{loaded.experiment.name}: {exc}")) from None
 
 
 def _override(path: Path, overrides: dict[str, Any]) -> str:

@@ -34,7 +34,7 @@ from .experiment import Experiment, LoadedExperiment
 from .faults import FaultLayer, FaultSetupError, ServerCrash
 from .history import DUMP_OPTIONS, encode_any
 from .rundir import RunDir
-from .secrets import Secrets, redact_urls
+from .secrets import Secrets
 from .stats import Stats
 from .system import Env, OperationFailed, Server, SystemCodeError, bind_roles, construct, resolve, supervise
 from .workload import streams
@@ -477,7 +477,7 @@ class Runner:
         return results
 
     def _clean(self, text: str) -> str:
-        return self.secrets.redact(redact_urls(text))
+        return self.secrets.clean(text)
 
     # ---------------------------------------------------------------- signals
 

@@ -44,6 +44,10 @@ class Secrets:
     def __bool__(self) -> bool:
         return bool(self._values)
 
+    def clean(self, text: str) -> str:
+        """``text`` as a person may see it: these secrets and any connection-string password masked."""
+        return self.redact(redact_urls(text))
+
     def redact(self, text: str) -> str:
         if not self._values:
             return text

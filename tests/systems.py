@@ -97,3 +97,10 @@ class BuggyActorRegister(Register):
     not restart the actor in a loop until the end."""
 
     actors: ClassVar[dict[str, Any]] = {"janitor": lambda env: _BuggyJanitor()}
+
+
+class TokenQuotingConstructor(Register):
+    """Fails to start with a message quoting its token option: the token must not be shown."""
+
+    def __init__(self, env: Env) -> None:
+        raise RuntimeError(f"token {env.options['token']} refused")

@@ -154,6 +154,25 @@ def test_a_history_that_cannot_be_written_stops_the_run_with_exit_4(tmp_path: Pa
     assert chaos("check", str(history), "--model", "cas-register").returncode == 0
 
 
+def test_a_secret_quoted_by_the_systems_failing_code_is_masked(tmp_path: Path) -> None:
+    experiment = write_experiment(tmp_path / "e.yaml", system="tests.systems:TokenQuotingConstructor")
+    text = experiment.read_text().replace(
+        "system: tests.systems:TokenQuotingConstructor",
+        "system: {name: 'tests.systems:TokenQuotingConstructor', options: {token: '${CHAOS_TEST_TOKEN}'}}",
+    )
+    experiment.write_text(text)
+    out = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-m", "chaos", "run", str(experiment), "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "CHAOS_TEST_TOKEN": "tok-5e3fa9"},
+    )
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "token *** refused" in done.stderr
+    for where in (done.stdout, done.stderr, (out / "junit.xml").read_text()):
+        assert "tok-5e3fa9" not in where
+
+
 def test_validate_ok() -> None:
     done = chaos("validate", str(ROOT / "experiments/register-memory.yaml"))
     assert done.returncode == 0 and "ok" in done.stdout
