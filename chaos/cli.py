@@ -113,7 +113,7 @@ def _explore(loaded: LoadedExperiment, out: Path | None, seed: int | None, junit
     try:
         result = run_exploration(loaded, out, seed, junit)
     except (SystemLoadError, RunDirError) as exc:
-        _fail(f"error: {exc}", BAD_INPUT)
+        _fail(loaded.secrets.clean(f"error: {exc}"), BAD_INPUT)
     print_exploration(console, result)
     sys.exit(result.exit_code)
 
