@@ -126,27 +126,22 @@ def timed(ops: list[Operation], model: str, repeat: int) -> tuple[float, Any]:
     return best, result
 
 
+REGISTER_SHAPES = {"etcd-80": ((200, 50), 80, 0.20, 4), "register-2000": ((10, 3), 2000, 0.02, 2)}
+"""cas-register shapes: histories (full, --quick), operations each, info rate, and every how
+many-th history is corrupted."""
+
+
 def run_shape(name: str, quick: bool, seed: int, repeat: int) -> dict[str, Any]:
     rng = random.Random(f"{seed}-{name}")
     times: list[float] = []
     verdicts: Counter[str] = Counter()
     extra: dict[str, Any] = {}
     n_ops_total = 0
-    if name == "etcd-80":
-        count = 50 if quick else 200
-        for i in range(count):
-            ops = simulate(rng, 80, 20, 0.20, None)
-            if i % 4 == 3:
-                corrupt(rng, ops)
-            elapsed, result = timed(ops, "cas-register", repeat)
-            times.append(elapsed)
-            verdicts[result.verdict] += 1
-            n_ops_total += len(ops)
-    elif name == "register-2000":
-        count = 3 if quick else 10
-        for i in range(count):
-            ops = simulate(rng, 2000, 20, 0.02, None)
-            if i % 2 == 1:
+    if name in REGISTER_SHAPES:
+        (full, short), n_ops, info_rate, corrupt_every = REGISTER_SHAPES[name]
+        for i in range(short if quick else full):
+            ops = simulate(rng, n_ops, 20, info_rate, None)
+            if i % corrupt_every == corrupt_every - 1:
                 corrupt(rng, ops)
             elapsed, result = timed(ops, "cas-register", repeat)
             times.append(elapsed)

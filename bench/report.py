@@ -36,19 +36,9 @@ from chaos.history import read_events
 from chaos.report import report_from_run_dir
 from chaos.runner import Runner
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the broken system lives with the report tests
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the broken system and browser live with the tests
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
+from tests.report.browser import CHROMIUM, CHROMIUM_FLAGS
 
 EXPERIMENT = """\
 name: report-bench
@@ -85,7 +75,7 @@ def browser_figures(report: Path, loads_: int) -> dict[str, Any]:
     profile = tempfile.mkdtemp(prefix="chaos-bench-chromium-")
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
             try:
                 for _ in range(loads_):
                     page = browser.new_page(viewport={"width": 1400, "height": 1000})

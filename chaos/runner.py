@@ -132,7 +132,7 @@ class Runner:
         self._stopping = False
         self._workers: list[asyncio.Task[None]] = []
         self._failure: BaseException | None = None
-        """What ended the run early: an actor's bug."""
+        """What ended the run early (see :meth:`_task_ended`)."""
         self._actor_env: Env | None = None
         self.clock: Any = None
         self.faults: FaultLayer | None = None
@@ -331,21 +331,10 @@ class Runner:
             asyncio.create_task(supervise(name, factory, self._actor_env))
             for name, factory in getattr(system, "actors", {}).items()
         ]
-        for actor in actors:
-            actor.add_done_callback(self._actor_ended)
+        for task in (*self._workers, *actors):
+            task.add_done_callback(self._task_ended)
         try:
-            done, pending = await asyncio.wait(
-                self._workers, timeout=experiment.duration, return_when=asyncio.FIRST_EXCEPTION
-            )
-            failures = [task.exception() for task in done if not task.cancelled() and task.exception() is not None]
-            if failures:  # a bug in the system's hooks (or ours): stop everyone now, not at the end
-                self._stopping = True
-                for task in pending:
-                    task.cancel()
-                await asyncio.gather(*pending, return_exceptions=True)
-                if isinstance(failures[0], OSError):  # a history line could not be written
-                    raise _unwritable(writer, failures[0]) from None
-                raise failures[0]  # type: ignore[misc]
+            _, pending = await asyncio.wait(self._workers, timeout=experiment.duration)
             if pending:
                 self._stopping = True
                 self._heal()  # stalled and paused operations may finish during the grace
@@ -353,9 +342,8 @@ class Runner:
                 for task in pending:
                     task.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
-            for task in self._workers:
-                if not task.cancelled() and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+            if isinstance(self._failure, OSError):  # a history line could not be written
+                raise _unwritable(writer, self._failure) from None
             if self._failure is not None:
                 raise self._failure
         except asyncio.CancelledError:
@@ -367,8 +355,10 @@ class Runner:
                 task.cancel()
             await asyncio.gather(ticker, *actors, return_exceptions=True)
 
-    def _actor_ended(self, task: asyncio.Task[None]) -> None:
-        """An actor only ends early on a bug in its code: stop the workers now, fail the run."""
+    def _task_ended(self, task: asyncio.Task[None]) -> None:
+        """A worker or an actor that raised met a bug (in the system's hooks, an actor's code,
+        or ours) or a history it cannot write: stop every worker now, not at the end of the
+        run, and fail the run with that exception."""
         if not task.cancelled() and task.exception() is not None and self._failure is None:
             self._failure = task.exception()
             self._stopping = True

@@ -71,12 +71,8 @@ class SystemCodeError(SystemLoadError):
         super().__init__(f"the system's {hook} raised {type(exc).__name__}: {exc}{where}")
 
 
-_NOT_USER_CODE = (
-    str(Path(__file__).resolve().parent),
-    sysconfig.get_paths()["stdlib"],
-    sysconfig.get_paths()["purelib"],
-    sysconfig.get_paths()["platlib"],
-)
+_PATHS = sysconfig.get_paths()
+_NOT_USER_CODE = (str(Path(__file__).resolve().parent), _PATHS["stdlib"], _PATHS["purelib"], _PATHS["platlib"])
 
 
 def construct(system: type, env: Env) -> Any:

@@ -15,6 +15,8 @@ import pytest
 from adapters import ConfigError, ConnectionLost, Rejected, Timeout, create
 from adapters.postgres import PostgresStore, quote_ident, table_name
 
+from .opening import Opener, opening
+
 pytestmark = pytest.mark.postgres
 
 
@@ -50,18 +52,9 @@ async def admin(pg_dsn: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 @pytest.fixture
-async def opened(pg_dsn: str) -> AsyncIterator[Any]:
-    stores: list[Any] = []
-
-    async def make(**settings: Any) -> Any:
-        store = create("postgres", {"dsn": pg_dsn, **settings}, f"pg-{uuid.uuid4().hex[:8]}")
-        await store.open()
-        stores.append(store)
-        return store
-
-    yield make
-    for store in stores:
-        await store.close()
+async def opened(pg_dsn: str) -> AsyncIterator[Opener]:
+    async with opening("postgres", {"dsn": pg_dsn}) as make:
+        yield make
 
 
 async def hold_row_lock(admin: asyncpg.Connection, store: Any, key: str) -> asyncpg.transaction.Transaction:

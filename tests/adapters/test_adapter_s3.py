@@ -16,6 +16,8 @@ from aiohttp import web
 
 from adapters import ConfigError, ConnectionLost, IndefiniteError, Rejected, Timeout, Unavailable, Unsupported, create
 
+from .opening import Opener, opening
+
 pytestmark = pytest.mark.s3
 
 Hook = Callable[[web.Request, bytes], Awaitable[web.StreamResponse | None]]
@@ -73,18 +75,9 @@ async def proxy(
 
 
 @pytest.fixture
-async def opened(s3_settings: dict[str, Any]) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
-    stores: list[Any] = []
-
-    async def make(**overrides: Any) -> Any:
-        store = create("s3", {**s3_settings, **overrides}, f"s3-{uuid.uuid4().hex[:8]}")
-        await store.open()
-        stores.append(store)
-        return store
-
-    yield make
-    for store in stores:
-        await store.close()
+async def opened(s3_settings: dict[str, Any]) -> AsyncIterator[Opener]:
+    async with opening("s3", s3_settings) as make:
+        yield make
 
 
 async def test_moto_honours_conditional_writes(opened: Callable[..., Awaitable[Any]]) -> None:

@@ -21,18 +21,10 @@ import pytest
 from chaos.experiment import loads
 from chaos.runner import Runner, RunResult
 
+from .browser import CHROMIUM, CHROMIUM_FLAGS
+
 ROOT = Path(__file__).resolve().parents[2]
 TEST_OUTPUT = ROOT / "test-output"
-CHROMIUM = os.environ.get("CHAOS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 STALE_EXPERIMENT = """\
 name: {name}
