@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from adapters import AdapterError, ConnectError, DefiniteError, Store, create
 
 from . import history as history_mod
@@ -32,7 +30,7 @@ from .checker import CheckResult, check
 from .clock import make_clock
 from .experiment import Experiment, LoadedExperiment
 from .faults import FaultLayer, FaultSetupError, ServerCrash
-from .history import DUMP_OPTIONS, encode_any
+from .history import FLUSH_BYTES, Event
 from .rundir import RunDir
 from .secrets import Secrets
 from .stats import Stats
@@ -331,7 +329,7 @@ class Runner:
             asyncio.create_task(supervise(name, factory, self._actor_env))
             for name, factory in getattr(system, "actors", {}).items()
         ]
-        for task in (*self._workers, *actors):
+        for task in (*self._workers, ticker, *actors):
             task.add_done_callback(self._task_ended)
         try:
             _, pending = await asyncio.wait(self._workers, timeout=experiment.duration)
@@ -381,8 +379,9 @@ class Runner:
         timeout = self.experiment.workload.operation_timeout
         rate = self.experiment.workload.rate
         interval = workers / rate if rate else 0.0
-        append = writer.append  # for the rare paths; the hot path writes lines itself
-        write, next_index, dumps = writer.write, writer.next_index, orjson.dumps
+        append = writer.append  # for the rare paths; the hot path encodes its lines itself
+        buffer, encode_into, next_index = writer.buffer, writer.encode_into, writer.next_index
+        as_text = writer.add_as_text
         clock = time.monotonic_ns
         start = writer.start_ns
         record = self.stats.record
@@ -407,12 +406,13 @@ class Runner:
             except Exception as exc:  # the system's request() hook
                 raise SystemCodeError("request()", exc) from exc
             began = clock() - start
-            event = {"process": process, "type": "invoke", "f": f, "key": key, "value": value, "time": began,
-                     "index": next_index()}
+            event = Event(process, "invoke", f, key, value, began, next_index())
+            mark = len(buffer)
             try:
-                write(dumps(event, option=DUMP_OPTIONS))
-            except TypeError:
-                write(encode_any(event))
+                encode_into(event, buffer, -1)
+                buffer += b"\n"
+            except Exception:
+                as_text(event, mark)
             error: str | None = None
             try:
                 if timeout is None:
@@ -436,14 +436,15 @@ class Runner:
             except Exception as exc:  # the system's own bug or an indefinite store error
                 kind, output, error = "info", value, clean(f"{type(exc).__name__}: {exc}")
             ended = clock() - start
-            event = {"process": process, "type": kind, "f": f, "key": key, "value": output, "time": ended,
-                     "index": next_index()}
-            if error is not None:
-                event["error"] = error
+            event = Event(process, kind, f, key, output, ended, next_index(), error)
+            mark = len(buffer)
             try:
-                write(dumps(event, option=DUMP_OPTIONS))
-            except TypeError:
-                write(encode_any(event))
+                encode_into(event, buffer, -1)
+                buffer += b"\n"
+            except Exception:
+                as_text(event, mark)
+            if len(buffer) > FLUSH_BYTES:
+                writer.flush()
             try:
                 latencies[f].append(ended - began)
                 outcomes[f][kind] += 1

@@ -104,3 +104,13 @@ class TokenQuotingConstructor(Register):
 
     def __init__(self, env: Env) -> None:
         raise RuntimeError(f"token {env.options['token']} refused")
+
+
+class SelfContainingRead(Register):
+    """Reads return a list that contains itself: a value no JSON encoder can write."""
+
+    async def read(self, key: str, value: Any) -> Any:
+        await super().read(key, value)
+        found: list[Any] = [key]
+        found.append(found)
+        return found

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos.history import HistoryError, HistoryWriter, load_operations, pair, read_events
+from chaos.history import FLUSH_BYTES, Event, HistoryError, HistoryWriter, load_operations, pair, read_events
 
 
 def test_writer_indices_and_pairing(tmp_path: Path) -> None:
@@ -71,3 +71,41 @@ def test_values_that_are_not_plain_json_still_make_a_line(tmp_path: Path) -> Non
     events = read_events(tmp_path / "h.jsonl")
     assert events[0]["value"] == {"1": "one"}
     assert events[1]["value"] == "(1+2j)"
+
+
+class Unprintable:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+def test_values_json_cannot_hold_are_written_as_text_and_nothing_is_torn(tmp_path: Path) -> None:
+    """The writer never loses an event or leaves a broken line, whatever a system returns."""
+    looped: list[object] = [1]
+    looped.append(looped)
+    values = [(1, 2), {(1, 2): 3}, 2**70, b"ab", looped, Unprintable(), {"deep": [looped]}]
+    writer = HistoryWriter(tmp_path / "h.jsonl")
+    for process, value in enumerate(values):
+        writer.add(Event(process, "invoke", "read", "k", value, process, writer.next_index()))
+        writer.append({"process": process, "type": "ok", "f": "read", "key": "k", "value": value})
+    writer.close()
+    events = read_events(tmp_path / "h.jsonl")
+    assert [e["index"] for e in events] == list(range(2 * len(values)))
+    written = [e["value"] for e in events[::2]]
+    assert written == [
+        [1, 2], {"(1, 2)": 3}, 2**70, "YWI=", "[1, [...]]", "<unprintable Unprintable>", "{'deep': [[1, [...]]]}"
+    ]
+    assert [e["value"] for e in events[1::2]] == written  # the same through either path
+    assert [op.status for op in load_operations(tmp_path / "h.jsonl")] == ["ok"] * len(values)
+
+
+def test_lines_reach_the_disk_at_each_flush(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    writer = HistoryWriter(path)
+    writer.append({"process": 0, "type": "invoke", "f": "read", "key": "a", "value": None})
+    assert path.read_bytes() == b""
+    writer.flush()
+    assert read_events(path)[0]["f"] == "read"
+    for _ in range(FLUSH_BYTES // 50):  # past the threshold: flushed without waiting for the timer
+        writer.append({"process": 0, "type": "ok", "f": "read", "key": "a", "value": "x" * 40})
+    assert len(read_events(path)) > 1
+    writer.close()

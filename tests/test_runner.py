@@ -154,3 +154,13 @@ async def test_unknown_operation_is_info_not_crash(tmp_path: Path, servers: int)
     assert any("has no operation 'frobnicate'" in (e.get("error") or "") for e in events)
     assert result.verdict == "unknown" and "frobnicate" in result.checks[0].reason
     assert result.exit_code == 2
+
+
+async def test_a_value_json_cannot_hold_is_recorded_as_text(tmp_path: Path) -> None:
+    """A system returned a list that contains itself: every read is still recorded, as text,
+    and the history stays whole and checkable (the model then finds the reads wrong)."""
+    result = await run_experiment(loads(experiment("tests.systems:SelfContainingRead", expect="invalid")), tmp_path)
+    assert result.verdict == "invalid"
+    assert_history_invariants(result.run_dir / "history.jsonl")
+    reads = [e for e in read_events(result.run_dir / "history.jsonl") if e["f"] == "read" and e["type"] == "ok"]
+    assert reads and all(e["value"] == f"['{e['key']}', [...]]" for e in reads)
