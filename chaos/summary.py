@@ -35,8 +35,7 @@ def print_run(console: Console, result: RunResult) -> None:
     table = Table(title=f"{result.experiment.name} (seed {result.seed})", title_justify="left")
     for column in ("operation", "ok", "fail", "info", "p50 ms", "p95 ms", "p99 ms", "max ms"):
         table.add_column(column, justify="left" if column == "operation" else "right")
-    by_f = stats.to_dict()["by_operation"]
-    for f, outcomes in by_f.items():
+    for f, outcomes in sorted(stats.outcomes.items()):
         lat = latency.get(f, {})
         table.add_row(
             f,
