@@ -132,9 +132,11 @@ def resolve(name: str) -> type:
 
 
 def bind_roles(system: type, mapping: dict[str, str], store_names: list[str]) -> dict[str, str]:
-    """Role -> store name for ``system``: explicit ``mapping`` first, then the lone store."""
+    """Role -> store name for ``system``: explicit ``mapping`` first, then the store named
+    after the role, then the lone store."""
     roles: tuple[str, ...] = tuple(getattr(system, "roles", ()))
     bound = dict(mapping)
+    bound.update({r: r for r in roles if r not in bound and r in store_names})
     missing = [r for r in roles if r not in bound]
     if missing and len(store_names) == 1 and len(missing) == 1:
         bound[missing[0]] = store_names[0]

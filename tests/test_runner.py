@@ -164,3 +164,19 @@ async def test_a_value_json_cannot_hold_is_recorded_as_text(tmp_path: Path) -> N
     assert_history_invariants(result.run_dir / "history.jsonl")
     reads = [e for e in read_events(result.run_dir / "history.jsonl") if e["f"] == "read" and e["type"] == "ok"]
     assert reads and all(e["value"] == f"['{e['key']}', [...]]" for e in reads)
+
+
+def test_roles_bind_to_stores_of_their_name_then_to_the_lone_store() -> None:
+    from chaos.system import SystemLoadError, bind_roles
+
+    class TwoRoles:
+        roles = ("db", "blobs")
+
+    class OneRole:
+        roles = ("store",)
+
+    assert bind_roles(TwoRoles, {}, ["blobs", "db"]) == {"db": "db", "blobs": "blobs"}
+    assert bind_roles(TwoRoles, {"db": "main"}, ["main", "blobs"]) == {"db": "main", "blobs": "blobs"}
+    assert bind_roles(OneRole, {}, ["main"]) == {"store": "main"}
+    with pytest.raises(SystemLoadError, match=r"needs store role\(s\) blobs: map them under system.stores"):
+        bind_roles(TwoRoles, {}, ["db", "other"])
