@@ -165,6 +165,7 @@ def serve_profile(
 
     from .clock import ScaledClock
     from .secrets import redact_urls
+    from .system import SystemCodeError
     from .systems.profile.service import serve as run_service
 
     blobs: dict[str, object] = {"bucket": bucket, "region": region}
@@ -181,6 +182,8 @@ def serve_profile(
         pass
     except (AdapterError, OSError) as exc:
         _fail(f"error: {redact_urls(str(exc))}", UNREACHABLE)
+    except SystemCodeError as exc:  # a design's actor failed: the service does not go on without it
+        _fail(f"error: {redact_urls(str(exc))}", BAD_INPUT)
 
 
 @main.command()

@@ -433,6 +433,10 @@ class Runner:
                         "error": "interrupted" if self.interrupted else "run ended"})
                 record(f, "info", ended - began)
                 raise
+            except SystemCodeError as exc:  # the system's code outside the operation failed: stop the run
+                append({"process": process, "type": "info", "f": f, "key": key, "value": value,
+                        "time": clock() - start, "error": clean(str(exc))})
+                raise
             except Exception as exc:  # the system's own bug or an indefinite store error
                 kind, output, error = "info", value, clean(f"{type(exc).__name__}: {exc}")
             ended = clock() - start

@@ -130,3 +130,47 @@ def test_standalone_service_driven_through_the_http_adapter(seed_env: None, tmp_
     finally:
         service.terminate()  # SIGTERM: the service closes its stores and removes its data
         assert service.wait(timeout=30) == 0
+
+
+class _BrokenCleaner:
+    async def run(self) -> None:
+        raise KeyError("imageId")
+
+
+class BrokenCleanerProfile(DESIGNS["working"]):  # type: ignore[misc, valid-type]
+    """The working design with a cleaner whose own code fails at once."""
+
+    actors = {"cleaner": lambda env: _BrokenCleaner()}  # noqa: RUF012
+
+
+async def test_standalone_service_stops_when_its_cleaner_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A service whose cleaner died must not go on serving without it, unseen."""
+    from chaos.system import SystemCodeError
+    from chaos.systems.profile.service import serve
+
+    monkeypatch.setitem(DESIGNS, "broken-cleaner", BrokenCleanerProfile)
+    started: list[int] = []
+    with pytest.raises(SystemCodeError, match=r"the system's actor 'cleaner' raised KeyError: 'imageId' \("):
+        await asyncio.wait_for(
+            serve("broken-cleaner", {"adapter": "memory"}, {"adapter": "memory"}, port=0, ready=started.append), 30
+        )
+    assert started  # it did start, then stopped on its own
+
+
+async def test_a_run_stops_when_its_services_cleaner_fails(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from chaos.experiment import loads
+    from chaos.history import load_operations
+    from chaos.runner import Runner
+    from chaos.system import SystemCodeError
+
+    monkeypatch.setitem(DESIGNS, "broken-cleaner", BrokenCleanerProfile)
+    experiment = loads(
+        "name: t\noperations: 100000\nduration: 60s\nconcurrency: 4\n"
+        "stores: {db: {adapter: memory}, blobs: {adapter: memory}}\n"
+        "system: {name: profile-service, options: {design: broken-cleaner}}\nchecks: [{model: profile}]\n"
+    )
+    runner = Runner(experiment, tmp_path, report=False)
+    with pytest.raises(SystemCodeError, match="actor 'cleaner' raised KeyError"):
+        await runner.run()
+    operations = load_operations(runner.rundir.history)  # what was written is whole and checkable
+    assert len(operations) < 100_000 and all(op.status in ("ok", "fail", "info") for op in operations)

@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from adapters import DefiniteError, Store, create
+from adapters import DefiniteError, Endpoint, Store, create
 
 from ...calls import current_actor
 from ...clock import Clock, ScaledClock
@@ -63,15 +63,28 @@ TEMPLATES: dict[str, Any] = {
 
 
 class ProfileApp:
-    """``servers`` instances of ``design`` behind one aiohttp application."""
+    """``servers`` instances of ``design`` behind one aiohttp application.
 
-    def __init__(self, design: type, env_for: Callable[[int], Env], servers: int = 1) -> None:
+    A design's actor whose own code fails (a :class:`SystemCodeError` from :func:`supervise`)
+    is kept in :attr:`failure` and passed to ``on_failure``: a service whose cleaner died
+    would otherwise go on serving without it, unseen.
+    """
+
+    def __init__(
+        self,
+        design: type,
+        env_for: Callable[[int], Env],
+        servers: int = 1,
+        on_failure: Callable[[BaseException], None] | None = None,
+    ) -> None:
         self.instances = [design(env_for(i)) for i in range(servers)]
         self.locks = [asyncio.Lock() for _ in range(servers)]
         self._turn = itertools.cycle(range(servers))
         self._actor_env = env_for(-1)
         self._factories = dict(getattr(design, "actors", {}))
         self._actors: list[asyncio.Task[None]] = []
+        self._on_failure = on_failure
+        self.failure: BaseException | None = None
 
     def application(self) -> web.Application:
         app = web.Application()
@@ -84,7 +97,16 @@ class ProfileApp:
 
     async def _start_actors(self, _: web.Application) -> None:
         for name, factory in self._factories.items():
-            self._actors.append(asyncio.create_task(supervise(name, factory, self._actor_env)))
+            task = asyncio.create_task(supervise(name, factory, self._actor_env))
+            task.add_done_callback(self._actor_ended)
+            self._actors.append(task)
+
+    def _actor_ended(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None or self.failure is not None:
+            return
+        self.failure = task.exception()
+        if self._on_failure is not None:
+            self._on_failure(self.failure)
 
     async def _stop_actors(self, _: web.Application) -> None:
         for task in self._actors:
@@ -157,23 +179,31 @@ class ProfileService:
         def env_for(index: int) -> Env:
             return Env(stores=env.stores, clock=env.clock, options=env.options, server=index, servers=count)
 
-        runner, port = await start(ProfileApp(design, env_for, count))
+        app = ProfileApp(design, env_for, count)
+        runner, port = await start(app)
         timeout = float(env.options.get("request_timeout", 10.0))
         api = create("http", {"base_url": f"http://127.0.0.1:{port}", "operations": TEMPLATES, "timeout": timeout})
         await api.open()
-        env.shared["service"] = (runner, api)
+        env.shared["service"] = (runner, api, app)
+
+    def _api(self) -> Endpoint:
+        """The service's client; a service actor's failure ends the run (see :class:`SystemCodeError`)."""
+        _, api, app = self.env.shared["service"]
+        if app.failure is not None:
+            raise app.failure
+        return api
 
     async def read(self, user: str, value: Any) -> Any:
-        return await self.env.shared["service"][1].request("read", user, None)
+        return await self._api().request("read", user, None)
 
     async def write(self, user: str, value: Any) -> Any:
-        await self.env.shared["service"][1].request("write", user, value)
+        await self._api().request("write", user, value)
         return value
 
     async def close(self) -> None:
         service = self.env.shared.pop("service", None)
         if service is not None:
-            runner, api = service
+            runner, api, _ = service
             with contextlib.suppress(Exception):
                 await api.close()
             await runner.cleanup()
@@ -213,13 +243,16 @@ async def serve(
         def env_for(index: int) -> Env:
             return Env(stores={"db": database, "blobs": blob_store}, clock=used_clock, server=index, servers=servers)
 
-        runner, bound = await start(ProfileApp(DESIGNS[design], env_for, servers), host, port)
+        app = ProfileApp(DESIGNS[design], env_for, servers, on_failure=lambda _: stop.set())
+        runner, bound = await start(app, host, port)
         if ready is not None:
             ready(bound)
         try:
             await stop.wait()
         finally:
             await runner.cleanup()
+        if app.failure is not None:
+            raise app.failure
     finally:
         for store in reversed(stores):
             with contextlib.suppress(Exception):
