@@ -22,7 +22,7 @@ import types
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 
 from chaos.experiment import loads
 from chaos.runner import Runner
@@ -59,14 +59,12 @@ async def bare(workers: int, ops: int, path: Path, give_turn: bool) -> float:
         return data.get(key)
 
     async def worker(process: int) -> None:
-        clock = time.monotonic_ns
+        clock, encode = time.monotonic_ns, msgspec.json.encode
         while left[0] > 0:
             left[0] -= 1
-            out.write(orjson.dumps({"process": process, "type": "invoke", "f": "read", "time": clock()}) + b"\n")
+            out.write(encode({"process": process, "type": "invoke", "f": "read", "time": clock()}) + b"\n")
             value = await get("k")
-            out.write(
-                orjson.dumps({"process": process, "type": "ok", "f": "read", "value": value, "time": clock()}) + b"\n"
-            )
+            out.write(encode({"process": process, "type": "ok", "f": "read", "value": value, "time": clock()}) + b"\n")
 
     start = time.perf_counter()
     await asyncio.gather(*(worker(p) for p in range(workers)))

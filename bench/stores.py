@@ -49,7 +49,7 @@ from statistics import median, quantiles
 from typing import Any
 
 import asyncpg
-import orjson
+import msgspec
 from aiobotocore.session import get_session
 
 REPO = Path(__file__).resolve().parent.parent
@@ -91,7 +91,7 @@ checks: [{{model: cas-register}}]
 def framework(backend: str, settings: dict[str, Any], workers: int, ops: int, out: Path) -> Measured:
     """A whole Runner run (the checker excluded), measured by its own statistics."""
     text = EXPERIMENT.format(
-        backend=backend, settings=orjson.dumps(settings).decode(), ops=ops, workers=workers, keys=KEYS
+        backend=backend, settings=msgspec.json.encode(settings).decode(), ops=ops, workers=workers, keys=KEYS
     )
     runner = Runner(loads(textwrap.dedent(text)), out, report=False)
     runner._check = lambda *args, **kwargs: []  # type: ignore[method-assign]
@@ -126,7 +126,7 @@ class Plan:
         self.n += self.step
         old = self.expected.get(key)
         self.expected[key] = new
-        return f, key, None if old is None else orjson.dumps(old), orjson.dumps(new)
+        return f, key, None if old is None else msgspec.json.encode(old), msgspec.json.encode(new)
 
 
 async def drive(workers: int, ops: int, one: Callable[[int, Plan], Awaitable[None]]) -> Measured:

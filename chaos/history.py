@@ -14,8 +14,7 @@ msgspec encodes straight into one growing buffer: building a struct costs a thir
 and encoding into a buffer spares a bytes object and a write call per line, which together
 halve what recording costs a real-store run. Everything else (pairing, reading) works on the
 file afterwards, so that an interrupted run's history is checked exactly as it lies on disk.
-Values that are not plain JSON are written as JSON can hold them: sets and tuples as arrays,
-bytes as base64, non-string dict keys and other objects as their ``repr``.
+Values that are not plain JSON are written as :mod:`chaos.encoding` says.
 """
 
 from __future__ import annotations
@@ -29,6 +28,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
+
+from .encoding import ENCODER, DecodeError, as_text, loads
 
 EventType = Literal["invoke", "ok", "fail", "info"]
 COMPLETIONS = frozenset({"ok", "fail", "info"})
@@ -54,19 +55,12 @@ class Event(msgspec.Struct, omit_defaults=True, gc=False):
     error: str | None = None
 
 
-def _text(value: Any) -> str:
-    try:
-        return repr(value)
-    except Exception:
-        return f"<unprintable {type(value).__name__}>"
-
-
 def _as_text(event: Event | dict[str, Any]) -> dict[str, Any]:
     """``event`` with every value that is not a JSON scalar written as its ``repr``: the line
     for an event whose value the encoder refused (one that contains itself, say)."""
     fields = msgspec.structs.asdict(event) if isinstance(event, Event) else event
     return {
-        name: value if value is None or isinstance(value, str | int | float) else _text(value)
+        name: value if value is None or isinstance(value, str | int | float) else as_text(value)
         for name, value in fields.items()
         if not (name == "error" and value is None)
     }
@@ -138,7 +132,7 @@ class HistoryWriter:
         self._start = time.monotonic_ns() if start_ns is None else start_ns
         self.buffer = bytearray()
         """Encoded lines not yet handed to the OS; the runner's hot path appends to it directly."""
-        self.encode_into = msgspec.json.Encoder(enc_hook=_text).encode_into
+        self.encode_into = ENCODER.encode_into
         self.next_index = itertools.count().__next__
         """The index of the next event."""
 
@@ -208,8 +202,8 @@ def read_events(path: Path | str) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            event = msgspec.json.decode(line)
-        except msgspec.DecodeError as exc:
+            event = loads(line)
+        except DecodeError as exc:
             if number == len(lines):  # last line without its newline: torn write
                 break
             raise HistoryError(f"{path}:{number}: not a JSON object: {exc}") from None

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from .encoding import dumps, loads
 from .secrets import Secrets
 
 ARTIFACTS = (
@@ -74,8 +73,8 @@ class RunDir:
         (self.path / "seed").write_text(f"{seed}\n", encoding="utf-8")
 
     def write_results(self, results: dict[str, Any], secrets: Secrets) -> None:
-        text = orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
+        text = dumps(results, indent=2).decode()
         self.results.write_text(secrets.redact(text) + "\n", encoding="utf-8")
 
     def read_results(self) -> dict[str, Any]:
-        return orjson.loads(self.results.read_bytes())
+        return loads(self.results.read_bytes())

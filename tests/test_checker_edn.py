@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-import orjson
 import pytest
 
 from chaos.checker import check, load_history
@@ -141,7 +141,7 @@ def test_load_jsonl(tmp_path: Path) -> None:
         {"index": 2, "time": 30, "process": 4, "type": "invoke", "f": "read", "key": "k1", "value": None},
         {"index": 3, "time": 40, "process": 4, "type": "ok", "f": "read", "key": "k1", "value": 7},
     ]
-    path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
+    path.write_bytes(b"".join(json.dumps(e).encode() + b"\n" for e in events))
     raw, ops = load_history(path)
     assert raw == events
     assert check(ops, "kv").linearization == {"k1": [0, 1]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -9,8 +10,6 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-
-import orjson
 
 from chaos.history import read_events
 
@@ -51,7 +50,7 @@ def test_run_valid_exits_0_and_writes_the_run_directory(tmp_path: Path) -> None:
     assert "seed 42" in done.stdout and "verdict: valid" in done.stdout
     for name in ("experiment.yaml", "seed", "history.jsonl", "results.json"):
         assert (out / name).exists(), name
-    results = orjson.loads((out / "results.json").read_bytes())
+    results = json.loads((out / "results.json").read_bytes())
     assert results["verdict"] == "valid" and results["exit_code"] == 0 and results["seed"] == 42
 
 
@@ -187,7 +186,7 @@ def test_check_stored_history(tmp_path: Path) -> None:
     stale = tmp_path / "stale.jsonl"
     stale.write_text(
         "\n".join(
-            orjson.dumps(e).decode()
+            json.dumps(e)
             for e in [
                 {"index": 0, "time": 0, "process": 0, "type": "invoke", "f": "write", "key": "x", "value": 1},
                 {"index": 1, "time": 1, "process": 0, "type": "ok", "f": "write", "key": "x", "value": 1},
@@ -235,5 +234,5 @@ def test_sigint_leaves_a_checkable_history_and_exits_130(tmp_path: Path) -> None
     assert any(e.get("error") == "interrupted" for e in events)
     done = chaos("check", str(history), "--model", "cas-register")
     assert done.returncode == 0
-    results = orjson.loads((out / "results.json").read_bytes())
+    results = json.loads((out / "results.json").read_bytes())
     assert results["interrupted"] is True and results["exit_code"] == 130

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from .. import encoding
 from ..checker import CheckResult
 from ..experiment import Experiment, LoadedExperiment, loads
 from ..history import HistoryError
@@ -67,7 +66,7 @@ class ExploreResult:
 
 
 def write_history(path: Path, events: list[dict[str, Any]]) -> None:
-    path.write_bytes(b"".join(orjson.dumps(e, option=orjson.OPT_APPEND_NEWLINE) for e in events))
+    path.write_bytes(b"".join(encoding.dumps(e) + b"\n" for e in events))
 
 
 def replay_document(raw_text: str, seed: int, found: Found) -> dict[str, Any]:
@@ -109,7 +108,7 @@ def run_exploration(
     write_history(rundir.history, events)
     if best is not None:
         replay = replay_document(loaded.raw_text, seed, best)
-        (rundir.path / "replay.json").write_bytes(orjson.dumps(replay, option=orjson.OPT_INDENT_2))
+        (rundir.path / "replay.json").write_bytes(encoding.dumps(replay, indent=2))
         (rundir.path / "trace.txt").write_text("\n".join(trace_lines(best.execution)) + "\n", encoding="utf-8")
     verdict = "invalid" if best is not None else "valid"
     result = ExploreResult(
@@ -156,8 +155,8 @@ def write_artifacts(result: ExploreResult, rundir: RunDir, junit: Path | None = 
 
 def load_replay(path: Path) -> tuple[LoadedExperiment, Plan, list[Decision], int]:
     try:
-        document = orjson.loads(Path(path).read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
+        document = encoding.loads(Path(path).read_bytes())
+    except (OSError, encoding.DecodeError) as exc:
         raise HistoryError(f"{path}: not a replay file: {exc}") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise HistoryError(f"{path}: not a replay file (expected format {FORMAT})")

@@ -31,9 +31,9 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from jinja2 import Environment
 
+from ..encoding import dumps, loads
 from ..history import Operation, read_events
 from .data import FaultWindow, ReportData, build, dumps_for_html
 
@@ -92,7 +92,7 @@ def _json_text(value: Any) -> str:
         return "nil"
     if isinstance(value, str):
         return value
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=repr).decode()
+    return dumps(value).decode()
 
 
 @cache
@@ -256,7 +256,7 @@ def report_from_run_dir(run_dir: Path | str, out: Path | str | None = None) -> P
         spec = loaded if isinstance(loaded, dict) else {}
     results: dict[str, Any] = {}
     if (run_dir / "results.json").is_file():
-        results = orjson.loads((run_dir / "results.json").read_bytes())
+        results = loads((run_dir / "results.json").read_bytes())
         checks = list(results.get("checks") or [])
     else:
         checks = _recheck(events, spec)

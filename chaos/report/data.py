@@ -16,8 +16,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
+from ..encoding import dumps
 from ..history import NEMESIS, Operation, pair
 from ..stats import percentile
 
@@ -52,7 +51,7 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, str):
         return value
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS, default=repr).decode()
+    return dumps(value, sort_keys=True).decode()
 
 
 _VOLATILE = frozenset({"phase", "reason", "clock", "until", "delay", "when"})
@@ -374,7 +373,7 @@ def dumps_for_html(payload: dict[str, Any]) -> str:
     become ``\\u003c``-style escapes (they can only occur inside JSON strings, where the
     escape means the same character), so no value can close the element or open a comment;
     U+2028/U+2029 are escaped too, for any consumer that evaluates the text as script."""
-    text = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS, default=repr).decode()
+    text = dumps(payload).decode()
     return (
         text.replace("<", "\\u003c")
         .replace(">", "\\u003e")

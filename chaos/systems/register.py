@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
+from ..encoding import ENCODER, loads
 from ..system import Env, OperationFailed
 
-
-def encode(value: Any) -> bytes:
-    return orjson.dumps(value)
+encode = ENCODER.encode
+"""A workload value as the bytes the store keeps."""
 
 
 def decode(raw: bytes | None) -> Any:
-    return None if raw is None else orjson.loads(raw)
+    return None if raw is None else loads(raw)
 
 
 class Register:
@@ -31,10 +29,10 @@ class Register:
 
     async def read(self, key: str, value: Any) -> Any:
         raw = await self.store.get(key)
-        return None if raw is None else orjson.loads(raw)
+        return None if raw is None else loads(raw)
 
     async def write(self, key: str, value: Any) -> Any:
-        await self.store.put(key, orjson.dumps(value))
+        await self.store.put(key, encode(value))
         return value
 
     async def cas(self, key: str, value: Any) -> Any:

@@ -4,6 +4,7 @@ faults on a correct store, invalid on a store that loses acknowledged writes).""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -11,7 +12,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import orjson
 import yaml
 
 from adapters import memory
@@ -165,7 +165,7 @@ async def test_virtual_time_makes_latency_faults_reproducible(tmp_path: Path) ->
     """
 
     def trace(result: Any) -> list[tuple[Any, ...]]:
-        return [(e["process"], e["type"], e["f"], orjson.dumps(e.get("value")))
+        return [(e["process"], e["type"], e["f"], json.dumps(e.get("value")))
                 for e in read_events(result.run_dir / "history.jsonl")]
 
     text = experiment(faults, ops=300).replace("faults:", "clock: virtual\nfaults:")
@@ -209,6 +209,6 @@ def test_lossy_store_experiment_is_found_invalid_through_the_cli(tmp_path: Path)
     done = subprocess.run([sys.executable, "-m", "chaos", "run", str(path), "--out", str(tmp_path / "r")],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
-    results = orjson.loads((tmp_path / "r" / "results.json").read_bytes())
+    results = json.loads((tmp_path / "r" / "results.json").read_bytes())
     assert results["verdict"] == "invalid"
     assert results["operations"]["faults_injected"] > 0

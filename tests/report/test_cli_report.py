@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 from pathlib import Path
 
-import orjson
 import pytest
 from click.testing import CliRunner
 
@@ -68,7 +68,7 @@ def test_report_regenerates_a_stored_run(tmp_path: Path) -> None:
     code, output = _invoke("report", str(out))
     assert code == 0, output
     html = (out / "report.html").read_text()
-    failed = orjson.loads((out / "results.json").read_bytes())["checks"][0]["counterexample"]["failed"]
+    failed = json.loads((out / "results.json").read_bytes())["checks"][0]["counterexample"]["failed"]
     assert f'class="ce-op ce-failed" data-op-id="{failed[0]}"' in html
     assert "expected valid: NOT as expected" in html
 
@@ -120,3 +120,20 @@ def test_bad_experiment_with_junit_writes_the_problem(tmp_path: Path, content: s
     code, _ = _invoke("run", str(experiment), "--junit", str(junit))
     assert code == 3
     assert 'name="bad-input"' in junit.read_text()
+
+
+def test_check_report_shows_values_beyond_64_bits(tmp_path: Path) -> None:
+    """Integers of any size are written to the history as integers; the checker and the
+    report take them as they are."""
+    from chaos.history import HistoryWriter
+
+    big = 2**70
+    writer = HistoryWriter(tmp_path / "h.jsonl")
+    for process, (f, asked) in enumerate((("write", big), ("read", None))):
+        writer.append({"process": process, "type": "invoke", "f": f, "key": "k", "value": asked})
+        writer.append({"process": process, "type": "ok", "f": f, "key": "k", "value": big})
+    writer.close()
+    report = tmp_path / "r.html"
+    code, output = _invoke("check", str(tmp_path / "h.jsonl"), "--model", "register", "--report", str(report))
+    assert code == 0, output
+    assert str(big) in report.read_text()

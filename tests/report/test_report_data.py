@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import orjson
-
 from chaos.checker import check, load_history
 from chaos.report.data import build, dumps_for_html, fault_windows, linearization_points, time_unit
 
@@ -61,7 +59,7 @@ def test_rows_linearization_points_and_roles(tmp_path: Path) -> None:
         {"process": 3, "type": "info", "f": "read", "key": "k", "value": None, "time": 45, "error": "timeout"},
     ]
     path = tmp_path / "h.jsonl"
-    path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in lines))
+    path.write_bytes(b"".join(json.dumps(e).encode() + b"\n" for e in lines))
     events, ops = load_history(path)
     result = check(ops, "register")
     assert result.verdict == "invalid"

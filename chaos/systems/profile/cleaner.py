@@ -26,11 +26,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
-import orjson
-
 from adapters import AdapterError
 
 from ...clock import timeout
+from ...encoding import loads
 from ...system import Env
 from .working import WorkingProfile, image_created_at
 
@@ -66,7 +65,7 @@ class Cleaner:
         for user in await self.db.list(""):
             raw = await self.db.get(user)
             if raw is not None:
-                used.add(orjson.loads(raw)["imageId"])
+                used.add(loads(raw)["imageId"])
         return [k for k in keys if k not in used]
 
     async def run(self) -> None:

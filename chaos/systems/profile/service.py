@@ -30,13 +30,13 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from adapters import DefiniteError, Endpoint, Store, create
 
 from ...calls import current_actor
 from ...clock import Clock, ScaledClock
+from ...encoding import DecodeError, dumps, loads
 from ...faults import ServerCrash
 from ...system import Env, OperationFailed, supervise
 from .cleaner import ImprovedCleanerProfile, KillCleanerProfile, NaiveCleanerProfile, WorkingCleanerProfile
@@ -121,8 +121,8 @@ class ProfileApp:
 
     async def _write(self, request: web.Request) -> web.StreamResponse:
         try:
-            value = orjson.loads(await request.read())
-        except orjson.JSONDecodeError:
+            value = loads(await request.read())
+        except DecodeError:
             return web.json_response({"error": "the body is not JSON"}, status=400)
         if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
             return web.json_response({"error": "expected [metadata, image]"}, status=400)
@@ -143,7 +143,7 @@ class ProfileApp:
                 raise web.HTTPInternalServerError() from None
             except Exception as exc:
                 return web.json_response({"error": f"{type(exc).__name__}: {exc}"}, status=500)
-        return web.Response(body=orjson.dumps(None if f == "write" else result), content_type="application/json")
+        return web.Response(body=dumps(None if f == "write" else result), content_type="application/json")
 
 
 async def start(app: ProfileApp, host: str = "127.0.0.1", port: int = 0) -> tuple[web.AppRunner, int]:

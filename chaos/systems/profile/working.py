@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
+from ...encoding import dumps, loads
 from .common import ProfileServer, text
 
 
@@ -33,7 +32,7 @@ class WorkingProfile(ProfileServer):
         metadata, image = value
         image_id = await self.new_image_id()
         await self.blobs.put(image_id, image.encode())
-        record = orjson.dumps({"metadata": metadata, "imageId": image_id})
+        record = dumps({"metadata": metadata, "imageId": image_id})
         await self.after_first_step(self.db.put(user, record))
         return value
 
@@ -41,7 +40,7 @@ class WorkingProfile(ProfileServer):
         raw = await self.db.get(user)
         if raw is None:
             return None
-        record = orjson.loads(raw)
+        record = loads(raw)
         return [record["metadata"], text(await self.blobs.get(record["imageId"]))]
 
 
