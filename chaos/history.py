@@ -10,10 +10,10 @@ completion: ``ok``, ``fail`` (the operation definitely did not take effect) or `
 (unknown: it may or may not have taken effect). Fault events use ``process: "nemesis"``.
 
 The writer is on the hot path of every run. Client events are :class:`Event` structs that
-msgspec encodes straight into one growing buffer: building a struct costs a third of a dict,
-and encoding into a buffer spares a bytes object and a write call per line, which together
-halve what recording costs a real-store run. Everything else (pairing, reading) works on the
-file afterwards, so that an interrupted run's history is checked exactly as it lies on disk.
+msgspec encodes straight into one growing buffer: building a struct costs a third of what a
+dict does, and encoding into a buffer spares a bytes object and a write call per line. Everything
+else (pairing, reading) works on the file afterwards, so that an interrupted run's history is
+checked exactly as it lies on disk.
 Values that are not plain JSON are written as :mod:`chaos.encoding` says.
 """
 
