@@ -33,6 +33,7 @@ class Stats:
         self.finished: float | None = None
         self._cpu_started = 0.0
         self._cpu_finished: float | None = None
+        self._latency: dict[str, dict[str, float]] | None = None
 
     def start(self) -> None:
         self.started = time.monotonic()
@@ -86,7 +87,10 @@ class Stats:
         return self.completed / elapsed if elapsed > 0 else 0.0
 
     def latency_summary(self) -> dict[str, dict[str, float]]:
-        """Per operation: p50 / p95 / p99 / max in milliseconds."""
+        """Per operation: p50 / p95 / p99 / max in milliseconds. Worked out once the run has
+        finished (results.json and the summary both ask; sorting millions of latencies is not free)."""
+        if self._latency is not None:
+            return self._latency
         out: dict[str, dict[str, float]] = {}
         for f, values in sorted(self.latencies.items()):
             ordered = sorted(values)
@@ -94,6 +98,8 @@ class Stats:
                 name: round(percentile(ordered, q) / 1e6, 3)
                 for name, q in (("p50", 50), ("p95", 95), ("p99", 99), ("max", 100))
             }
+        if self.finished is not None:
+            self._latency = out
         return out
 
     def to_dict(self) -> dict[str, Any]:
