@@ -379,7 +379,9 @@ class Runner:
         timeout = self.experiment.workload.operation_timeout
         rate = self.experiment.workload.rate
         interval = workers / rate if rate else 0.0
-        append = writer.append  # for the rare paths; the hot path encodes its lines itself
+        # The hot path encodes its two lines itself, as HistoryWriter.add would: calling add
+        # costs 0.1-0.2 µs more per operation (in-memory store), a third of what the structs save.
+        append = writer.append  # for the rare paths
         buffer, encode_into, next_index = writer.buffer, writer.encode_into, writer.next_index
         as_text = writer.add_as_text
         clock = time.monotonic_ns
