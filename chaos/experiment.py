@@ -27,6 +27,7 @@ from pydantic import (
 
 from adapters.settings import Duration, parse_duration  # noqa: F401 - the project's one duration syntax
 
+from .errors import BadInput
 from .faults.spec import NETWORK_ADDRESS_KEYS, FaultSpec, clean_fault_loc, refine_fault_error
 from .secrets import Secrets, is_secret_name
 
@@ -226,7 +227,7 @@ class Problem:
         return f"{where}{self.path or '(top)'}: {self.message}"
 
 
-class ExperimentError(ValueError):
+class ExperimentError(BadInput):
     """Every problem found in an experiment file."""
 
     def __init__(self, source: str, problems: list[Problem]) -> None:

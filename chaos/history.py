@@ -30,6 +30,7 @@ from typing import Any, Literal
 import msgspec
 
 from .encoding import ENCODER, DecodeError, as_text, loads
+from .errors import BadInput
 
 EventType = Literal["invoke", "ok", "fail", "info"]
 COMPLETIONS = frozenset({"ok", "fail", "info"})
@@ -66,7 +67,7 @@ def _as_text(event: Event | dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class HistoryError(ValueError):
+class HistoryError(BadInput):
     """A history file that cannot be read: the message names the line and the problem."""
 
 

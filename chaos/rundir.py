@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .encoding import dumps, loads
+from .errors import BadInput
 from .secrets import Secrets
 
 ARTIFACTS = (
@@ -21,7 +22,7 @@ ARTIFACTS = (
 """Every file a run may write into its directory."""
 
 
-class RunDirError(ValueError):
+class RunDirError(BadInput):
     """The run directory cannot be made or cleared (``--out`` names a file, no permission):
     bad input, reported in one line before anything runs."""
 

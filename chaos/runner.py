@@ -28,6 +28,7 @@ from . import history as history_mod
 from .calls import current_actor
 from .checker import CheckResult, check
 from .clock import make_clock
+from .errors import Unreachable
 from .experiment import Experiment, LoadedExperiment
 from .faults import FaultLayer, FaultSetupError, ServerCrash
 from .history import FLUSH_BYTES, Event
@@ -43,7 +44,7 @@ END_GRACE = 1.0
 """Wall seconds in-flight operations get to finish once a run's duration is over."""
 
 
-class InfrastructureError(RuntimeError):
+class InfrastructureError(Unreachable):
     """A store could not be reached or prepared: exit code 4, one line, no traceback."""
 
 

@@ -46,6 +46,7 @@ from adapters import AdapterError, Store
 
 from .calls import current_actor
 from .clock import Clock
+from .errors import BadInput, UserCodeError
 
 
 class OperationFailed(Exception):
@@ -53,11 +54,11 @@ class OperationFailed(Exception):
     expected value did not match)."""
 
 
-class SystemLoadError(ValueError):
+class SystemLoadError(BadInput):
     """The system named in an experiment cannot be loaded or bound to its stores."""
 
 
-class SystemCodeError(SystemLoadError):
+class SystemCodeError(SystemLoadError, UserCodeError):
     """The system's own code raised outside an operation: in its constructor, ``setup()``,
     ``request()`` hook or an actor. That is a bug in the experiment, not a finding about the stores, so it
     ends the run at once as bad input naming the hook and the line, never as a verdict (exit

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from chaos.checker import CheckResult, check
+from chaos.errors import BadInput
 from chaos.history import Operation
 from chaos.models import Model, get_model
 
@@ -252,7 +253,7 @@ def test_user_model_counter() -> None:
 def test_unknown_model_lists_known_names() -> None:
     with pytest.raises(KeyError, match="cas-register"):
         get_model("nope")
-    with pytest.raises(ValueError, match="known models"):
+    with pytest.raises(BadInput, match="known models"):
         check([], "nope")
     assert get_model("cas_register").name == "cas-register"
 

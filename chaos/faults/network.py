@@ -16,13 +16,14 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from ..errors import BadInput
 from .proxy import Emit, Proxy, Toxic
 from .spec import NETWORK_ADDRESS_KEYS, NetworkFault
 
 DEFAULT_PORTS = {"postgres": 5432, "postgresql": 5432, "http": 80, "https": 443}
 
 
-class FaultSetupError(ValueError):
+class FaultSetupError(BadInput):
     """A network fault cannot be set up (no address in the store's settings, a unix socket
     DSN...). The message names the store and the setting, never the setting's value."""
 

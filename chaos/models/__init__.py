@@ -17,6 +17,7 @@ function, plus optional partition and describe functions. See docs/checker.md.
 
 from __future__ import annotations
 
+from chaos.errors import BadInput
 from chaos.models.base import ANY, SAME, Model, State, by_key, describe_operation, describe_value, freeze
 from chaos.models.multi_register import multi_register
 from chaos.models.mutex import mutex
@@ -31,7 +32,7 @@ MODELS: dict[str, Model] = {
 """Built-in models by name."""
 
 
-class UnknownModelError(KeyError, ValueError):
+class UnknownModelError(BadInput, KeyError):
     """No model of that name; the message lists the known names."""
 
     def __str__(self) -> str:
