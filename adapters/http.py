@@ -80,7 +80,8 @@ from .errors import (
     open_within,
 )
 from .retry import Retrying, transient
-from .settings import CommonSettings, Duration, validate_settings
+from .settings import CommonSettings, validate_settings
+from .units import Duration
 
 PLACEHOLDERS = frozenset({"key", "raw_key", "value", "expected", "new", "prefix", "namespace"})
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

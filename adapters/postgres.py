@@ -59,7 +59,8 @@ from .errors import (
     Unavailable,
 )
 from .retry import Retrying, transient
-from .settings import CommonSettings, Duration, validate_settings
+from .settings import CommonSettings, validate_settings
+from .units import Duration
 
 DEFAULT_POOL_SIZE = 10
 """Connections when neither the settings nor the engine give a concurrency."""

@@ -85,7 +85,8 @@ from .errors import (
     open_within,
 )
 from .retry import Retrying, transient
-from .settings import CommonSettings, Duration, validate_settings
+from .settings import CommonSettings, validate_settings
+from .units import Duration
 
 DEFAULT_POOL_SIZE = 10
 MAX_DEFAULT_POOL_SIZE = 64

@@ -9,37 +9,12 @@ problem, but never the value: values may come from ``${ENV}`` interpolation and 
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ConfigError
-
-_DURATION = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h|d)?\s*$")
-_UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from a number or a string such as ``500ms``, ``10s``, ``2m``, ``1.5h``.
-
-    The one duration syntax of the project: adapter settings, experiments and faults all use
-    it (the engine imports it from here, since adapters never import the engine)."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 10s, 500ms or 2m")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and (match := _DURATION.match(value)):
-        seconds = float(match["n"]) * _UNITS[match["unit"]]
-    else:
-        raise ValueError("expected a duration such as 10s, 500ms or 2m")
-    if seconds < 0:
-        raise ValueError("a duration cannot be negative")
-    return seconds
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-"""Seconds, as a number or a string with a unit (``ms``, ``s``, ``m``, ``h``, ``d``)."""
+from .units import Duration
 
 
 class RetryPolicy(BaseModel):

@@ -13,53 +13,31 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
     field_validator,
 )
 
-from adapters.settings import Duration, parse_duration  # noqa: F401 - the project's one duration syntax
+from adapters.units import Duration, Size
 
 from .errors import BadInput
 from .faults.spec import NETWORK_ADDRESS_KEYS, FaultSpec, clean_fault_loc, refine_fault_error
 from .secrets import Secrets, is_secret_name
 
 # --------------------------------------------------------------------------------------------
-# Value types
-
-
-_SIZE = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[kmgt]?i?b)?\s*$", re.IGNORECASE)
-
-
-def parse_size(value: Any) -> int:
-    """Bytes from a number or a string such as ``512MB`` or ``1GiB``."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and (match := _SIZE.match(value)):
-        unit = (match["unit"] or "b").lower().replace("i", "")
-        scale = {"b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "tb": 1 << 40}[unit]
-        return int(float(match["n"]) * scale)
-    raise ValueError("expected a size such as 512MB or 1GiB")
-
-
-Size = Annotated[int, BeforeValidator(parse_size)]
+# Schema
 
 
 class Strict(BaseModel):
     """Every schema object rejects unknown keys: a typo is an error, not a silent default."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# --------------------------------------------------------------------------------------------
-# Schema
 
 
 class StoreSpec(Strict):

@@ -7,7 +7,8 @@ import textwrap
 
 import pytest
 
-from chaos.experiment import ExperimentError, load, loads, parse_duration
+from adapters.units import parse_duration
+from chaos.experiment import ExperimentError, load, loads
 
 GOOD = textwrap.dedent(
     """\

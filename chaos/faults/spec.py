@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from adapters.settings import Duration
+from adapters.units import Duration, Size
 
 OPS: tuple[str, ...] = ("get", "put", "delete", "cas", "list", "request")
 """Adapter primitives a fault can target (``request`` is the http adapter's only one)."""
@@ -38,23 +38,6 @@ KINDS: tuple[str, ...] = (*IN_PROCESS_KINDS, "network")
 
 NETWORK_ADDRESS_KEYS: tuple[str, ...] = ("dsn", "endpoint_url", "base_url")
 """Store settings that hold a server address a proxy can be put in front of."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Value types: the experiment module's parsers (durations such as 50ms or 2h, sizes such as
-# 64KB), looked up when a value is validated because that module imports this one.
-
-
-def _size(value: Any) -> int:
-    from ..experiment import parse_size
-
-    size = parse_size(value)
-    if size < 0:
-        raise ValueError("a size cannot be negative")
-    return size
-
-
-Size = Annotated[int, BeforeValidator(_size)]
 
 
 class _Strict(BaseModel):

@@ -286,8 +286,9 @@ def report_from_run_dir(run_dir: Path | str, out: Path | str | None = None) -> P
 
 
 def _recheck(events: list[dict[str, Any]], spec: dict[str, Any]) -> list[dict[str, Any]]:
+    from adapters.units import parse_duration
+
     from ..checker import check
-    from ..experiment import parse_duration
     from ..history import pair
 
     operations = pair(events)
