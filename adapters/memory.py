@@ -14,7 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from .errors import ConfigError, NamespaceNotEmpty
+from .errors import NamespaceNotEmpty
+from .settings import validate_settings
 
 _SERVERS: dict[str, dict[str, bytes]] = {}
 
@@ -42,10 +43,7 @@ class MemoryStore:
     kind = "memory"
 
     def __init__(self, settings: dict[str, Any] | None = None, namespace: str = "") -> None:
-        try:
-            self.settings = MemorySettings.model_validate(settings or {})
-        except ValueError as exc:
-            raise ConfigError(f"memory store settings: {exc}") from None
+        self.settings = validate_settings(MemorySettings, settings, "memory store")
         self.namespace = namespace
         self._prefix = f"{namespace}/" if namespace else ""
         self.data: dict[str, bytes] = {}

@@ -1,12 +1,103 @@
 """asyncchaos: asyncio chaos testing with a linearizability checker.
 
-Run an experiment::
+Run an experiment, and re-check what it stored::
 
-    chaos run experiments/register-memory.yaml
+    import chaos
 
-or re-check a stored history::
+    result = chaos.run("experiments/register-memory.yaml", seed=7)
+    print(result.verdict, result.run_dir)
+    print(chaos.check(result.run_dir / "history.jsonl", "cas-register").verdict)
 
-    chaos check runs/register-memory/<stamp>/history.jsonl --model cas-register
+The public names are below; everything else is internal. Names are imported when first used,
+so that ``import chaos`` (and the ``chaos`` command's start-up) stays light.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    "run": "chaos.api",
+    "run_async": "chaos.api",
+    "explore": "chaos.api",
+    "check": "chaos.api",
+    "load": "chaos.api",
+    "load_history": "chaos.api",
+    "Result": "chaos.result",
+    "Execution": "chaos.execution",
+    "CheckResult": "chaos.checker",
+    "Counterexample": "chaos.checker",
+    "Experiment": "chaos.experiment",
+    "Model": "chaos.models",
+    "Operation": "chaos.history",
+    "Env": "chaos.system",
+    "OperationFailed": "chaos.system",
+    "OperationUnknown": "chaos.system",
+    "DefiniteError": "adapters",
+    "IndefiniteError": "adapters",
+    "ChaosError": "chaos.errors",
+    "BadInput": "chaos.errors",
+    "UserCodeError": "chaos.errors",
+    "Unreachable": "chaos.errors",
+    "Interrupted": "chaos.errors",
+    "GaveUp": "chaos.errors",
+    "ExitCode": "chaos.errors",
+}
+
+__all__ = [
+    "BadInput",
+    "ChaosError",
+    "CheckResult",
+    "Counterexample",
+    "DefiniteError",
+    "Env",
+    "Execution",
+    "ExitCode",
+    "Experiment",
+    "GaveUp",
+    "IndefiniteError",
+    "Interrupted",
+    "Model",
+    "Operation",
+    "OperationFailed",
+    "OperationUnknown",
+    "Result",
+    "Unreachable",
+    "UserCodeError",
+    "__version__",
+    "check",
+    "explore",
+    "load",
+    "load_history",
+    "run",
+    "run_async",
+]
+
+if TYPE_CHECKING:
+    from adapters import DefiniteError, IndefiniteError
+
+    from .api import check, explore, load, load_history, run, run_async
+    from .checker import CheckResult, Counterexample
+    from .errors import BadInput, ChaosError, ExitCode, GaveUp, Interrupted, Unreachable, UserCodeError
+    from .execution import Execution
+    from .experiment import Experiment
+    from .history import Operation
+    from .models import Model
+    from .result import Result
+    from .system import Env, OperationFailed, OperationUnknown
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'chaos' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from adapters import Store
+from adapters import AdapterError, Store
 
 current_actor: ContextVar[str] = ContextVar("current_actor", default="client")
 """Who is making store calls: ``server-0``, ``server-1``, ``cleaner``..."""
@@ -78,3 +78,50 @@ class StoreHandle:
 
     async def list(self, prefix: str = "") -> list[str]:
         return await self._call("list", prefix, (prefix,), self.store.list)
+
+
+PRIMITIVES = ("get", "put", "delete", "cas", "list", "request")
+"""The adapter calls a system makes (stores have the first five, endpoints ``request``)."""
+
+
+class MeteredStore:
+    """A store that counts the calls it answers and the errors it answers them with, so that
+    a run can tell a store that never answered anything but errors (a wrong endpoint that
+    speaks another protocol, a table another run dropped) from one that worked.
+
+    Only real stores are metered: their calls cost tens of microseconds, so two counters are
+    nothing; the in-memory store errs only where the fault layer makes it, which counts itself.
+    """
+
+    def __init__(self, name: str, store: Any) -> None:
+        self.name = name
+        self.store = store
+        self.kind = getattr(store, "kind", "?")
+        self.calls = 0
+        self.errors = 0
+        for op in PRIMITIVES:
+            fn = getattr(store, op, None)
+            if fn is not None:
+                setattr(self, op, self._metered(fn))
+
+    def _metered(self, fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            try:
+                return await fn(*args, **kwargs)
+            except AdapterError:
+                self.errors += 1
+                raise
+
+        call.__name__ = getattr(fn, "__name__", "call")
+        return call
+
+    async def open(self) -> None:
+        await self.store.open()
+
+    async def close(self) -> None:
+        await self.store.close()
+
+    def __getattr__(self, attr: str) -> Any:
+        # Only reached for what is not set above: the adapter's own extras (namespace...).
+        return getattr(self.__dict__["store"], attr)

@@ -1,53 +1,117 @@
 """The ``chaos`` command line: thin, every command a few calls into the library.
 
-Exit codes (DESIGN.md): ``run`` 0 the outcome matched the experiment's expectation, 1 it did
-not, 2 unknown, 3 bad input, 4 infrastructure unreachable, 130 interrupted; ``check`` 0 valid,
-1 invalid, 2 unknown, 3 bad input.
+Exit codes are chaos/errors.py's table, the same in every command: 0 matched (``check``:
+valid), 1 did not, 2 unknown, 3 bad input (a usage error included: click's own code 2 would
+read as "unknown" to a CI job), 4 infrastructure unreachable, 130 interrupted. Every error is
+one line (an experiment's problem list excepted), never a traceback.
+
+Start-up is kept light: the heavy parts (pydantic, rich, the adapters) are imported by the
+commands that need them.
 """
 
 from __future__ import annotations
 
-import asyncio
+import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
 from . import __version__
-from .experiment import ExperimentError, LoadedExperiment, load
-from .history import HistoryError
+from .errors import BadInput, ChaosError, ExitCode, verdict_exit_code
 from .systems.profile import DESIGN_NAMES
 
-BAD_INPUT = 3
-UNREACHABLE = 4
+if TYPE_CHECKING:
+    from rich.console import Console
 
-console = Console(highlight=False, soft_wrap=True)
-errors = Console(stderr=True, highlight=False, soft_wrap=True)
-"""soft_wrap: an error is one line however narrow the terminal (or a CI log) is, so that it
-stays greppable and never splits a host:port or a path."""
+    from .experiment import LoadedExperiment
 
 
-def _fail(message: str, code: int) -> None:
-    errors.print(message, markup=False)
-    sys.exit(code)
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    # soft_wrap: an error is one line however narrow the terminal (or a CI log) is, so that it
+    # stays greppable and never splits a host:port or a path.
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
-@click.group()
+def _error(message: str) -> None:
+    click.echo(message, err=True)
+
+
+class _Chaos(click.Group):
+    """The command group, with the project's exit codes instead of click's."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        from .signals import Signals
+
+        with Signals().installed():
+            try:
+                code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            except click.exceptions.NoArgsIsHelpError as exc:
+                exc.show()
+                code = ExitCode.BAD_INPUT
+            except click.UsageError as exc:  # usage line and the problem, exit 3
+                exc.show()
+                code = ExitCode.BAD_INPUT
+            except click.ClickException as exc:
+                exc.show()
+                code = ExitCode.BAD_INPUT
+            except (click.Abort, KeyboardInterrupt):
+                _error("interrupted")
+                code = ExitCode.INTERRUPTED
+            except ChaosError as exc:
+                _error(exc.render())
+                code = exc.exit_code
+        sys.exit(int(code or 0))
+
+
+class _Seconds(click.ParamType):
+    """A positive, finite number of seconds."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(seconds) or seconds <= 0:
+            self.fail(f"{value!r} is not a positive, finite number of seconds", param, ctx)
+        return seconds
+
+
+@click.group(cls=_Chaos)
 @click.version_option(__version__, prog_name="chaos")
 def main() -> None:
     """Asyncio chaos testing: run experiments, check histories."""
 
 
+def _load(path: Path) -> LoadedExperiment:
+    from .experiment import load
+    from .preflight import preflight
+
+    loaded = load(path)
+    preflight(loaded)
+    return loaded
+
+
 @main.command()
 @click.argument("experiment", type=click.Path(dir_okay=False, path_type=Path))
-def validate(experiment: Path) -> None:
-    """Check an experiment file without running it."""
-    try:
-        loaded = load(experiment)
-    except ExperimentError as exc:
-        _fail(str(exc), BAD_INPUT)
-    console.print(f"{experiment}: ok ({loaded.experiment.name})")
+def validate(experiment: Path) -> int:
+    """Check an experiment file without running it: the schema, and everything knowable
+    without a store (the system's module and methods, models, adapters and their settings)."""
+    loaded = _load(experiment)
+    click.echo(f"{experiment}: ok ({loaded.experiment.name})")
+    return ExitCode.MATCHED
 
 
 @main.command()
@@ -65,77 +129,65 @@ def validate(experiment: Path) -> None:
     default=None,
     help="Live progress bar. Default: on a terminal; plain lines every few seconds otherwise.",
 )
+@click.option("--strict", is_flag=True, help="A run that could not have found anything is unknown (exit 2).")
 def run(
-    experiment: Path, out: Path | None, seed: int | None, junit: Path | None, report: bool, progress: bool | None
-) -> None:
-    """Run an experiment, check its history and exit with the verdict."""
-    from .junit import error_xml, write_junit
+    experiment: Path,
+    out: Path | None,
+    seed: int | None,
+    junit: Path | None,
+    report: bool,
+    progress: bool | None,
+    strict: bool,
+) -> int:
+    """Run (or explore) an experiment, check its history and exit with the outcome."""
+    from .artifacts import write_error
+    from .pipeline import Pipeline
     from .progress import RunProgress
-    from .rundir import RunDirError
-    from .runner import InfrastructureError, Runner
-    from .summary import print_run
-    from .system import SystemLoadError
+    from .secrets import Secrets
+    from .summary import print_result
 
+    _writable(junit)
     try:
-        loaded = load(experiment)
-    except ExperimentError as exc:
+        loaded = _load(experiment)
+    except ChaosError as exc:
         if junit is not None:
-            write_junit(junit, error_xml(experiment.stem, str(exc), kind="bad-input"))
-        _fail(str(exc), BAD_INPUT)
-    name = loaded.experiment.name
-    if loaded.experiment.mode == "explore":
-        _explore(loaded, out, seed, junit)
-    runner = Runner(loaded, out, seed=seed, report=report, junit=junit)
-    console.print(f"running {name} with seed {runner.seed}")
+            write_error(experiment.stem, exc, Secrets(), junit=junit)
+        raise
+    console = _console()
+    pipeline = Pipeline(loaded, out, seed=seed, junit=junit, report=report, strict=strict)
+    verb = "exploring" if loaded.experiment.mode == "explore" else "running"
+    console.print(f"{verb} {loaded.experiment.name} with seed {pipeline.seed}", markup=False)
+    with RunProgress(console, loaded.experiment.name, live=progress) as shown:
+        pipeline.on_progress = shown.update
+        result = pipeline.run_sync()
+    print_result(console, result)
+    return result.exit_code
+
+
+def _writable(path: Path | None) -> None:
+    """Refuse a ``--junit`` path that cannot be written before anything runs, rather than
+    lose the outcome of a long run at its very end."""
+    if path is None:
+        return
     try:
-        with RunProgress(console, name, live=progress) as shown:
-            runner.on_progress = shown.update
-            result = asyncio.run(runner.run())
-    except (InfrastructureError, SystemLoadError, RunDirError) as exc:
-        code = UNREACHABLE if isinstance(exc, InfrastructureError) else BAD_INPUT
-        message = loaded.secrets.clean(f"error: {exc}")  # the system's own messages may quote a secret
-        text = error_xml(name, message, kind="infrastructure" if code == UNREACHABLE else "bad-input")
-        for path in (runner.rundir.junit if runner.rundir else None, junit):
-            if path is not None:
-                write_junit(path, text, loaded.secrets)
-        _fail(message, code)
-    print_run(console, result)
-    sys.exit(result.exit_code)
-
-
-def _explore(loaded: LoadedExperiment, out: Path | None, seed: int | None, junit: Path | None) -> None:
-    from .explore import run_exploration
-    from .rundir import RunDirError
-    from .summary import print_exploration
-    from .system import SystemLoadError
-
-    console.print(f"exploring {loaded.experiment.name} ({loaded.experiment.explore.strategy})")
-    try:
-        result = run_exploration(loaded, out, seed, junit)
-    except (SystemLoadError, RunDirError) as exc:
-        _fail(loaded.secrets.clean(f"error: {exc}"), BAD_INPUT)
-    print_exploration(console, result)
-    sys.exit(result.exit_code)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise BadInput(f"--junit {path}: cannot write: {exc.strerror or exc}") from None
 
 
 @main.command()
 @click.argument("replay_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Run directory to write.")
-def replay(replay_file: Path, out: Path | None) -> None:
+def replay(replay_file: Path, out: Path | None) -> int:
     """Re-execute a replay file from an exploration exactly; exit 1 if it shows a violation."""
-    from .explore import replay_file as run_replay
-    from .explore import trace_lines
-    from .rundir import RunDirError
-    from .summary import print_checks
+    from .pipeline import replay as run_replay
+    from .summary import print_result
 
-    try:
-        execution, result, run_dir = run_replay(replay_file, out)
-    except (OSError, HistoryError, ExperimentError, RunDirError) as exc:
-        _fail(f"error: {exc}", BAD_INPUT)
-    console.print("\n".join(trace_lines(execution)), markup=False)
-    print_checks(console, [result])
-    console.print(f"history: {run_dir / 'history.jsonl'}")
-    sys.exit({"valid": 0, "invalid": 1}.get(result.verdict, 2))
+    result = run_replay(replay_file, out)
+    print_result(_console(), result)
+    return verdict_exit_code(result.verdict)  # a replay shows a violation, or not, whatever was expected
 
 
 @main.group()
@@ -150,22 +202,25 @@ def serve() -> None:
 @click.option("--bucket", envvar="CHAOS_S3_BUCKET", default="chaos", show_default=True)
 @click.option("--region", default="us-east-1", show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--servers", default=1, show_default=True, type=click.IntRange(1, 1024),
               help="Instances of the design, each taking one request at a time.")
-@click.option("--time-scale", default=1.0, show_default=True, type=float, help="System seconds per wall second.")
+@click.option("--time-scale", default=1.0, show_default=True, type=_Seconds(),
+              help="System seconds per wall second.")
 @click.option("--namespace", default="profile-service", show_default=True, help="Table and key prefix of the data.")
 @click.option("--keep/--no-keep", default=True, show_default=True, help="Keep the data when the service stops.")
 def serve_profile(
     design: str, dsn: str, endpoint: str | None, bucket: str, region: str, host: str, port: int, servers: int,
     time_scale: float, namespace: str, keep: bool,
-) -> None:
+) -> int:
     """The seed's profile store over HTTP: PUT/GET /profiles/{user} on PostgreSQL and S3."""
+    import asyncio
+
     from adapters import AdapterError
 
     from .clock import ScaledClock
+    from .errors import Unreachable
     from .secrets import redact_urls
-    from .system import SystemCodeError
     from .systems.profile.service import serve as run_service
 
     blobs: dict[str, object] = {"bucket": bucket, "region": region}
@@ -173,17 +228,18 @@ def serve_profile(
         blobs["endpoint_url"] = endpoint
 
     def ready(bound: int) -> None:
-        console.print(f"profile service ({design}, {servers} server(s)) on http://{host}:{bound}")
+        click.echo(f"profile service ({design}, {servers} server(s)) on http://{host}:{bound}")
 
     try:
         asyncio.run(run_service(design, {"dsn": dsn}, blobs, host=host, port=port, servers=servers,
                                 clock=ScaledClock(time_scale), namespace=namespace, keep=keep, ready=ready))
     except KeyboardInterrupt:
-        pass
+        return ExitCode.MATCHED  # the way to stop a service
     except (AdapterError, OSError) as exc:
-        _fail(f"error: {redact_urls(str(exc))}", UNREACHABLE)
-    except SystemCodeError as exc:  # a design's actor failed: the service does not go on without it
-        _fail(f"error: {redact_urls(str(exc))}", BAD_INPUT)
+        raise Unreachable(redact_urls(str(exc))) from None
+    except ChaosError as exc:  # a design's actor failed: the service does not go on without it
+        raise type(exc)(redact_urls(str(exc))) from None
+    return ExitCode.MATCHED
 
 
 @main.command()
@@ -191,46 +247,43 @@ def serve_profile(
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of RUN_DIR/report.html."
 )
-def report(run_dir: Path, out: Path | None) -> None:
+def report(run_dir: Path, out: Path | None) -> int:
     """Regenerate report.html from a stored run (history.jsonl, results.json, experiment.yaml)."""
     from .report import report_from_run_dir
 
     try:
         path = report_from_run_dir(run_dir, out)
-    except (OSError, HistoryError, ValueError) as exc:
-        _fail(f"error: {exc}", BAD_INPUT)
-    console.print(f"report: {path}")
+    except OSError as exc:
+        raise BadInput(f"{exc.filename or run_dir}: {exc.strerror or exc}") from None
+    click.echo(f"report: {path}")
+    return ExitCode.MATCHED
 
 
 @main.command(name="check")
 @click.argument("history", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--model", required=True, help="Model name, e.g. cas-register, kv, register, profile.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "edn"]), default="jsonl", show_default=True)
-@click.option("--time-limit", type=float, help="Seconds before the verdict is unknown.")
+@click.option("--time-limit", type=_Seconds(), help="Seconds before the verdict is unknown.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write an HTML report of the history and the verdict to this file.")
-def check_command(history: Path, model: str, fmt: str, time_limit: float | None, report_path: Path | None) -> None:
+def check_command(history: Path, model: str, fmt: str, time_limit: float | None, report_path: Path | None) -> int:
     """Re-check a stored history (ours, or a Jepsen EDN history)."""
     from .checker import check, load_history
     from .models import get_model
     from .summary import print_checks
 
-    try:
-        chosen = get_model(model)
-    except (KeyError, ValueError) as exc:
-        _fail(f"error: {exc.args[0] if exc.args else exc}", BAD_INPUT)
+    chosen = get_model(model)
     try:
         events, operations = load_history(history, fmt)
-    except (OSError, HistoryError) as exc:
-        _fail(f"error: {exc}", BAD_INPUT)
-    try:
-        result = check(operations, chosen, time_limit=time_limit)
-    except ValueError as exc:
-        _fail(f"error: {exc}", BAD_INPUT)
+    except OSError as exc:
+        raise BadInput(f"{history}: {exc.strerror or exc}") from None
+    result = check(operations, chosen, time_limit=time_limit)
+    console = _console()
     print_checks(console, [result])
     if report_path is not None:
         from .report import ReportMeta, write_report
 
         meta = ReportMeta(title=history.name, source=str(history))
-        console.print(f"report: {write_report(report_path, events, [result.to_dict()], meta, operations=operations)}")
-    sys.exit({"valid": 0, "invalid": 1}.get(result.verdict, 2))
+        console.print(f"report: {write_report(report_path, events, [result.to_dict()], meta, operations=operations)}",
+                      markup=False)
+    return {"valid": ExitCode.MATCHED, "invalid": ExitCode.MISMATCH}.get(result.verdict, ExitCode.UNKNOWN)

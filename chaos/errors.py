@@ -44,6 +44,12 @@ class ChaosError(Exception):
 
     exit_code: ClassVar[ExitCode] = ExitCode.BAD_INPUT
     kind: ClassVar[str] = "error"
+    title: ClassVar[str] = "error"
+    """What happened, in words, for a line such as ``name: infrastructure unreachable: ...``."""
+
+    def render(self) -> str:
+        """The error as the CLI prints it."""
+        return f"error: {self}"
 
 
 class BadInput(ChaosError):
@@ -51,6 +57,7 @@ class BadInput(ChaosError):
 
     exit_code = ExitCode.BAD_INPUT
     kind = "bad-input"
+    title = "bad input"
 
 
 class UserCodeError(BadInput):
@@ -59,6 +66,7 @@ class UserCodeError(BadInput):
     about the stores: exit 3, naming the hook and the user's file and line."""
 
     kind = "system-bug"
+    title = "a bug in the experiment's own code"
 
 
 class Unreachable(ChaosError):
@@ -67,6 +75,7 @@ class Unreachable(ChaosError):
 
     exit_code = ExitCode.UNREACHABLE
     kind = "infrastructure"
+    title = "infrastructure unreachable"
 
 
 class Interrupted(ChaosError):
@@ -74,6 +83,7 @@ class Interrupted(ChaosError):
 
     exit_code = ExitCode.INTERRUPTED
     kind = "interrupted"
+    title = "interrupted"
 
 
 class GaveUp(ChaosError):
@@ -81,6 +91,7 @@ class GaveUp(ChaosError):
 
     exit_code = ExitCode.UNKNOWN
     kind = "unknown"
+    title = "unknown"
 
 
 def verdict_exit_code(verdict: str, expect: str = "valid", *, interrupted: bool = False) -> ExitCode:

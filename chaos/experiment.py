@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -29,9 +28,14 @@ from adapters.units import Duration, Size
 from .errors import BadInput
 from .faults.spec import NETWORK_ADDRESS_KEYS, FaultSpec, clean_fault_loc, refine_fault_error
 from .secrets import Secrets, is_secret_name
+from .yaml_loader import YamlProblem, load_yaml
 
 # --------------------------------------------------------------------------------------------
 # Schema
+
+
+MAX_KEYS = 1_000_000
+"""More keys than any workload can revisit: every key must see many operations to test anything."""
 
 
 class Strict(BaseModel):
@@ -58,13 +62,18 @@ class SystemSpec(Strict):
     """Role the system expects -> name of a store in ``stores:``. May be omitted when the
     system needs one store and the experiment declares one."""
     options: dict[str, Any] = Field(default_factory=dict)
+    unexpected_errors: Literal["stop", "info"] = "stop"
+    """What an exception from the system's own code in an operation does (one that is not an
+    adapter error, ``OperationFailed``, ``OperationUnknown``, a timeout or an injected crash):
+    ``stop`` the run as a bug in the experiment (exit 3), or record it as ``info``, Jepsen's
+    way, counted by type in the results."""
 
 
 class WorkloadSpec(Strict):
     """What the workers ask for."""
 
-    keys: int | list[str] = 1
-    """A number of keys (named ``k0``, ``k1``...) or the key names."""
+    keys: int | list[str] = Field(1)
+    """A number of keys (named ``k0``, ``k1``...) or the key names (at most :data:`MAX_KEYS`)."""
     mix: dict[str, float] = Field(default_factory=lambda: {"read": 1.0, "write": 1.0})
     """Operation name -> relative weight."""
     rate: float | None = Field(None, gt=0)
@@ -77,6 +86,8 @@ class WorkloadSpec(Strict):
     def _keys(cls, keys: int | list[str]) -> int | list[str]:
         if isinstance(keys, int) and keys < 1:
             raise ValueError("at least one key is needed")
+        if (keys if isinstance(keys, int) else len(keys)) > MAX_KEYS:
+            raise ValueError(f"at most {MAX_KEYS:,} keys")
         if isinstance(keys, list) and (not keys or len(set(keys)) != len(keys)):
             raise ValueError("keys must be a non-empty list of distinct names")
         return keys
@@ -137,7 +148,9 @@ class Experiment(Strict):
     seed: int | None = None
     """Seeds every random choice; printed and stored, chosen at random when omitted."""
     duration: Duration | None = Field(None, gt=0)
-    operations: int | None = Field(None, ge=1)
+    operations: int | None = Field(None, ge=1, le=100_000_000)
+    """Operations to run (at most 100 million: each keeps a latency for the statistics; a
+    longer run is a ``duration``)."""
     concurrency: int = Field(4, ge=1, le=100_000)
     """Number of async workers (clients), each with at most one operation outstanding."""
     time_scale: float = Field(1.0, gt=0)
@@ -151,6 +164,9 @@ class Experiment(Strict):
     faults: list[FaultSpec] = Field(default_factory=list)
     checks: list[CheckSpec] = Field(min_length=1)
     expect: Literal["valid", "invalid"] = "valid"
+    strict: bool = False
+    """Treat health warnings (an operation that never succeeded, faults that never fired...)
+    as an unknown outcome, exit 2, as ``chaos run --strict`` does."""
     mode: Literal["run", "explore"] = "run"
     explore: ExploreSpec = Field(default_factory=ExploreSpec)
 
@@ -215,6 +231,9 @@ class ExperimentError(BadInput):
         lines += [f"  {p}" for p in problems]
         super().__init__("\n".join(lines))
 
+    def render(self) -> str:
+        return str(self)  # the file and its problem list: it names itself
+
 
 @dataclass(frozen=True)
 class LoadedExperiment:
@@ -225,20 +244,12 @@ class LoadedExperiment:
     raw_text: str
     """The file as written: ``${VAR}`` references, not their values, so it is safe to store."""
     secrets: Secrets
+    lines: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    """The line of every path in the file, for problems found after loading."""
 
-
-def _line_map(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> None:
-    """Record the 1-based line of every node, keyed by its path of keys and indices."""
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            _line_map(value_node, (*path, key), lines)
-            lines[(*path, key)] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _line_map(item, (*path, index), lines)
+    def problem(self, path: tuple[Any, ...], message: str) -> Problem:
+        """A problem at ``path`` of this file, with its line."""
+        return Problem(_format_loc(path), _nearest_line(path, self.lines), message)
 
 
 _ENV = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
@@ -288,18 +299,11 @@ def _nearest_line(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> in
 def loads(text: str, source: str = "<string>") -> LoadedExperiment:
     """Validate an experiment from YAML text; raise :class:`ExperimentError` with every problem."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ExperimentError(source, [Problem("", line, f"not valid YAML: {problem}")]) from None
+        data, lines = load_yaml(text)
+    except YamlProblem as exc:
+        raise ExperimentError(source, [Problem("", exc.line, exc.message)]) from None
     if not isinstance(data, dict):
         raise ExperimentError(source, [Problem("", 1, "an experiment is a YAML mapping (name:, stores:, ...)")])
-    lines: dict[tuple[Any, ...], int] = {}
-    if node is not None:
-        _line_map(node, (), lines)
 
     secrets = Secrets()
     env_problems: list[tuple] = []
@@ -324,7 +328,7 @@ def loads(text: str, source: str = "<string>") -> LoadedExperiment:
         problems.append(Problem(_format_loc(loc), _nearest_line(loc, lines), message))
     if problems:
         raise ExperimentError(source, problems)
-    return LoadedExperiment(experiment=experiment, source=source, raw_text=text, secrets=secrets)
+    return LoadedExperiment(experiment=experiment, source=source, raw_text=text, secrets=secrets, lines=lines)
 
 
 def load(path: str | Path) -> LoadedExperiment:

@@ -28,8 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .checker import CheckResult
-    from .explore import ExploreResult
-    from .runner import RunResult
+    from .result import Result
     from .secrets import Secrets
 
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -106,31 +105,45 @@ def _finish(root: ET.Element, suite: ET.Element) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def junit_xml(result: RunResult, *, replay: str | None = None) -> str:
-    """The JUnit document of a finished run."""
+def _properties(result: Result) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "seed": result.seed,
+        "mode": result.mode,
+        "expect": result.experiment.expect,
+        "verdict": result.verdict,
+        "exit_code": int(result.exit_code),
+        "run_dir": str(result.run_dir),
+        "replay": result.replay,
+        "operations": result.stats.completed,
+        "ended": result.execution.ended,
+    }
+    exploration = result.exploration
+    if exploration is not None:
+        props.update(strategy=exploration.strategy, executions=exploration.executions, states=exploration.states)
+    for number, warning in enumerate(result.warnings, 1):
+        props[f"warning.{number}"] = warning
+    return props
+
+
+def junit_xml(result: Result, *, replay: str | None = None) -> str:
+    """The JUnit document of a finished run or exploration: one test case per check (an
+    exploration that found nothing: one for the exploration), warnings in ``<system-err>``.
+    ``replay`` replaces the result's own replay command (a path as the user typed it)."""
     experiment = result.experiment
     name = experiment.name
     classname = f"chaos.{name}"
-    replay = replay or f"chaos run {Path(result.run_dir) / 'experiment.yaml'} --seed {result.seed}"
+    replay = replay or result.replay
     root = ET.Element("testsuites", name="chaos")
-    suite = _suite(
-        root,
-        name,
-        {
-            "seed": result.seed,
-            "expect": experiment.expect,
-            "verdict": result.verdict,
-            "exit_code": result.exit_code,
-            "run_dir": str(result.run_dir),
-            "replay": replay,
-            "operations": result.stats.completed,
-        },
-        result.wall_seconds,
-    )
+    suite = _suite(root, name, {**_properties(result), "replay": replay}, result.wall_seconds)
     found = result.verdict == "invalid"
+    trace = result.exploration.trace if result.exploration is not None else []
+    warned = "".join(f"warning: {w}\n" for w in result.warnings)
+    strict_error = result.strict and bool(result.warnings)
+    cases: list[tuple[str, float, str | None, str, str]] = []
     total = len(result.checks)
     for index, check in enumerate(result.checks):
-        evidence = check.describe() + f"\n\nrun directory: {result.run_dir}\nreplay: {replay}\n"
+        evidence = ("\n".join(trace) + "\n\n" if trace else "") + check.describe()
+        evidence += f"\n\nrun directory: {result.run_dir}\nreplay: {replay}\n"
         outcome: str | None = None
         message = ""
         if result.interrupted:
@@ -143,58 +156,36 @@ def junit_xml(result: RunResult, *, replay: str | None = None) -> str:
             message = f"not linearizable: {reason or 'violation found'}"
         elif experiment.expect == "invalid" and not found:
             outcome, message = "failure", "expected a violation, none was found"
-        case = _testcase(
-            suite,
-            name=_case_name(index, check, total),
-            classname=classname,
-            seconds=check.elapsed,
-            outcome=outcome,
-            message=message,
-            text=evidence,
-        )
+        elif strict_error:
+            outcome, message = "error", f"strict: {result.warnings[0]}"
+        cases.append((_case_name(index, check, total), check.elapsed, outcome, message, evidence))
+    if not result.checks:
+        exploration = result.exploration
+        label = f"explore[{exploration.strategy}]" if exploration is not None else "checks"
+        evidence = f"{result.stats.completed} operations\n"
+        if exploration is not None:
+            evidence = f"{exploration.executions} executions, {exploration.states} states explored\n"
+        outcome, message = None, ""
+        if result.interrupted:
+            outcome, message = "error", "interrupted before the exploration ended"
+        elif result.verdict == "unknown":
+            outcome, message = "error", result.reason or "unknown"
+        elif experiment.expect == "invalid":
+            outcome, message = "failure", "expected a violation, none was found"
+        elif strict_error:
+            outcome, message = "error", f"strict: {result.warnings[0]}"
+        elif exploration is None:
+            outcome, message = "error", "the experiment ran no check"
+        cases.append((label, result.wall_seconds, outcome, message, evidence))
+    for case_name, seconds, outcome, message, text in cases:
+        case = _testcase(suite, name=case_name, classname=classname, seconds=seconds, outcome=outcome,
+                         message=message, text=text)
         if outcome is None:
             out = ET.SubElement(case, "system-out")
-            note = "violation found, as the experiment expects\n" if check.verdict == "invalid" else ""
-            out.text = _clean(note + evidence)
-    if not result.checks:
-        _testcase(suite, name="checks", classname=classname, seconds=0, outcome="error",
-                  message="the experiment ran no check", text="")
-    return _finish(root, suite)
-
-
-def exploration_xml(result: ExploreResult) -> str:
-    """The JUnit document of an exploration (``mode: explore``): one test case, whose failure
-    text is the shrunk trace and the checker's counterexample."""
-    from .explore import trace_lines
-
-    experiment = result.loaded.experiment
-    exploration = result.exploration
-    replay = f"chaos replay {Path(result.run_dir) / 'replay.json'}"
-    root = ET.Element("testsuites", name="chaos")
-    summary = exploration.to_dict()
-    suite = _suite(
-        root,
-        experiment.name,
-        {"seed": result.seed, "mode": "explore", "strategy": summary["strategy"], "expect": experiment.expect,
-         "verdict": result.verdict, "exit_code": result.exit_code, "run_dir": str(result.run_dir),
-         "executions": summary["executions"], "states": summary["states"],
-         "replay": replay if result.verdict == "invalid" else None},
-        exploration.elapsed,
-    )
-    best = exploration.shrunk or exploration.found
-    evidence = f"{summary['executions']} executions, {summary['states']} states explored\n"
-    if best is not None:
-        evidence += "\n".join(trace_lines(best.execution)) + "\n\n" + best.result.describe() + f"\n\nreplay: {replay}\n"
-    outcome: str | None = None
-    message = ""
-    if experiment.expect == "valid" and best is not None:
-        outcome, message = "failure", f"not linearizable: {best.result.reason or 'violation found'}"
-    elif experiment.expect == "invalid" and best is None:
-        outcome, message = "failure", "expected a violation, exploration found none"
-    case = _testcase(suite, name=f"explore[{summary['strategy']}]", classname=f"chaos.{experiment.name}",
-                     seconds=exploration.elapsed, outcome=outcome, message=message, text=evidence)
-    if outcome is None:
-        ET.SubElement(case, "system-out").text = _clean(evidence)
+            note = "violation found, as the experiment expects\n" if found else ""
+            out.text = _clean(note + text)
+        if warned:
+            ET.SubElement(case, "system-err").text = _clean(warned)
     return _finish(root, suite)
 
 
@@ -209,7 +200,7 @@ def error_xml(name: str, message: str, *, kind: str = "infrastructure", seconds:
 
 
 def write_junit(path: Path | str, text: str, secrets: Secrets | None = None) -> Path:
-    """Write a JUnit document, secrets masked."""
+    """Write a JUnit document, secrets masked (an ``OSError`` says the disk refused it)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(secrets.redact(text) if secrets else text, encoding="utf-8")

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from .runner import RunResult
+    from .result import Result
 
 _FILES = pytest.StashKey[set[Path]]()
 _SUFFIXES = (".yaml", ".yml")
@@ -153,7 +153,7 @@ class ExperimentItem(pytest.Item):
         return self.path, None, f"chaos experiment {self.name}"
 
 
-def failure_text(result: RunResult, path: Path | str) -> str:
+def failure_text(result: Result, path: Path | str) -> str:
     """What a failed item shows: outcome against expectation, each check's evidence, where the
     artifacts are and the one command that replays the run."""
     if result.interrupted:
@@ -165,8 +165,10 @@ def failure_text(result: RunResult, path: Path | str) -> str:
     lines = [f"{result.experiment.name}: {head}"]
     for check in result.checks:
         lines.append(check.describe())
+    for warning in result.warnings:
+        lines.append(f"warning: {warning}")
     lines.append(f"run directory: {result.run_dir}")
-    lines.append(f"replay: chaos run {path} --seed {result.seed}")
+    lines.append(f"replay: {result.replay}")
     return "\n".join(lines)
 
 
@@ -178,36 +180,34 @@ def run_file(
     report: bool = True,
     fresh_out: bool = False,
     overrides: dict[str, Any] | None = None,
-) -> RunResult:
+) -> Result:
     """Load and run one experiment file, turning input and infrastructure problems into
     :class:`ChaosFailure` with their one-line message. ``overrides`` replaces top-level keys of
     the file (``operations=200``) before validation. Runs on a fresh event loop, in a worker
     thread when the caller already has one running (an async test)."""
-    from .experiment import ExperimentError, load, loads
-    from .rundir import RunDirError
-    from .runner import InfrastructureError, Runner
-    from .system import SystemLoadError
+    from .errors import ChaosError
+    from .experiment import loads
+    from .pipeline import Pipeline
+    from .preflight import preflight
 
     try:
-        loaded = loads(_override(Path(path), overrides), str(path)) if overrides else load(path)
-    except ExperimentError as exc:
+        loaded = loads(_override(Path(path), overrides), str(path)) if overrides else _load(path)
+        preflight(loaded)  # the pipeline checks again; here a problem is a "bad experiment file"
+    except ChaosError as exc:
         raise ChaosFailure(f"bad experiment file:\n{exc}") from None
     if out is not None and fresh_out:
         out = _fresh(out)
-    if loaded.experiment.mode == "explore":
-        from .explore import run_exploration
-
-        try:
-            return run_exploration(loaded, out, seed)  # type: ignore[return-value]
-        except (SystemLoadError, RunDirError) as exc:
-            raise ChaosFailure(loaded.secrets.clean(f"{loaded.experiment.name}: {exc}")) from None
-    runner = Runner(loaded, out, seed=seed, report=report)
+    pipeline = Pipeline(loaded, out, seed=seed, report=report)
     try:
-        return _run_sync(runner)
-    except InfrastructureError as exc:
-        raise ChaosFailure(f"{loaded.experiment.name}: infrastructure unreachable: {exc}") from None
-    except (SystemLoadError, RunDirError) as exc:  # the system's own messages may quote a secret
-        raise ChaosFailure(loaded.secrets.clean(f"{loaded.experiment.name}: {exc}")) from None
+        return _run_sync(pipeline)
+    except ChaosError as exc:  # the system's own messages may quote a secret
+        raise ChaosFailure(loaded.secrets.clean(f"{loaded.experiment.name}: {exc.title}: {exc}")) from None
+
+
+def _load(path: str | Path) -> Any:
+    from .experiment import load
+
+    return load(path)
 
 
 def _override(path: Path, overrides: dict[str, Any]) -> str:
@@ -229,17 +229,17 @@ def _fresh(out: Path) -> Path:
     return candidate
 
 
-def _run_sync(runner: Any) -> RunResult:
+def _run_sync(pipeline: Any) -> Result:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(runner.run())
+        return pipeline.run_sync()  # type: ignore[no-any-return]
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="chaos-run") as pool:
-        return pool.submit(asyncio.run, runner.run()).result()
+        return pool.submit(pipeline.run_sync).result()  # type: ignore[no-any-return]
 
 
 class ChaosRun:
-    """The ``chaos_run`` fixture's value: call it with an experiment file, get the RunResult.
+    """The ``chaos_run`` fixture's value: call it with an experiment file, get the Result.
 
     Run directories go under the test's ``tmp_path`` unless ``out`` is given. Keyword
     arguments other than ``seed``, ``out`` and ``report`` replace top-level keys of the file.
@@ -247,7 +247,7 @@ class ChaosRun:
 
     def __init__(self, base: Path) -> None:
         self.base = base
-        self.results: list[RunResult] = []
+        self.results: list[Result] = []
 
     def __call__(
         self,
@@ -257,7 +257,7 @@ class ChaosRun:
         out: Path | None = None,
         report: bool = True,
         **overrides: Any,
-    ) -> RunResult:
+    ) -> Result:
         target = out if out is not None else _fresh(self.base / Path(path).stem)
         result = run_file(path, out=target, seed=seed, report=report, overrides=overrides or None)
         self.results.append(result)
@@ -266,5 +266,5 @@ class ChaosRun:
 
 @pytest.fixture
 def chaos_run(tmp_path: Path) -> ChaosRun:
-    """Run an experiment file from a test and get its :class:`~chaos.runner.RunResult`."""
+    """Run an experiment file from a test and get its :class:`~chaos.runner.Result`."""
     return ChaosRun(tmp_path / "chaos-runs")

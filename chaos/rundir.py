@@ -8,13 +8,11 @@ reports exist, ``report.html`` and ``junit.xml``.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from .encoding import dumps, loads
 from .errors import BadInput
-from .secrets import Secrets
 
 ARTIFACTS = (
     "experiment.yaml", "seed", "history.jsonl", "results.json", "report.html", "junit.xml", "replay.json", "trace.txt",
@@ -33,25 +31,29 @@ class RunDir:
 
     @classmethod
     def create(cls, out: Path | None, experiment: str) -> RunDir:
-        """A fresh directory: ``out`` itself when given, else ``runs/<experiment>/<stamp>``."""
-        if out is None:
-            base = Path("runs") / experiment
-            stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-            path = base / stamp
-            n = 1
-            while path.exists():
-                n += 1
-                path = base / f"{stamp}-{n}"
-        else:
-            path = out
+        """A fresh directory: ``out`` itself when given (this run's files in it are replaced),
+        else ``runs/<experiment>/<stamp>``, made atomically: two runs started in the same
+        second get ``<stamp>`` and ``<stamp>-2``, never one directory between them."""
         try:
             if out is not None:
                 for name in ARTIFACTS:  # a directory reused with --out holds this run's files only
-                    (path / name).unlink(missing_ok=True)
-            path.mkdir(parents=True, exist_ok=True)
+                    (out / name).unlink(missing_ok=True)
+                out.mkdir(parents=True, exist_ok=True)
+                return cls(out)
+            base = Path("runs") / experiment
+            base.mkdir(parents=True, exist_ok=True)
+            stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+            for n in itertools.count(1):
+                path = base / (stamp if n == 1 else f"{stamp}-{n}")
+                try:
+                    path.mkdir()
+                except FileExistsError:
+                    continue
+                return cls(path)
         except OSError as exc:
-            raise RunDirError(f"cannot write the run directory {path}: {exc.strerror or exc}") from None
-        return cls(path)
+            where = out if out is not None else Path("runs") / experiment
+            raise RunDirError(f"cannot write the run directory {where}: {exc.strerror or exc}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @property
     def history(self) -> Path:
@@ -72,10 +74,3 @@ class RunDir:
     def write_experiment(self, raw_text: str, seed: int) -> None:
         (self.path / "experiment.yaml").write_text(raw_text, encoding="utf-8")
         (self.path / "seed").write_text(f"{seed}\n", encoding="utf-8")
-
-    def write_results(self, results: dict[str, Any], secrets: Secrets) -> None:
-        text = dumps(results, indent=2).decode()
-        self.results.write_text(secrets.redact(text) + "\n", encoding="utf-8")
-
-    def read_results(self) -> dict[str, Any]:
-        return loads(self.results.read_bytes())

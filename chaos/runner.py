@@ -14,28 +14,37 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
-import signal
+import functools
+import secrets
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from adapters import AdapterError, ConnectError, DefiniteError, Store, create
+from adapters import AdapterError, ConfigError, DefiniteError, Store, create
 
 from . import history as history_mod
-from .calls import current_actor
-from .checker import CheckResult, check
+from .calls import MeteredStore, current_actor
 from .clock import make_clock
-from .errors import Unreachable
-from .experiment import Experiment, LoadedExperiment
+from .errors import BadInput, Unreachable
+from .execution import Ended, Execution, FaultUsage, StoreUsage
+from .experiment import LoadedExperiment
 from .faults import FaultLayer, FaultSetupError, ServerCrash
+from .faults.spec import NETWORK_ADDRESS_KEYS
 from .history import FLUSH_BYTES, Event
 from .rundir import RunDir
-from .secrets import Secrets
+from .secrets import Secrets, redact_urls
 from .stats import Stats
-from .system import Env, OperationFailed, Server, SystemCodeError, bind_roles, construct, resolve, supervise
+from .system import (
+    Env,
+    OperationFailed,
+    OperationUnknown,
+    Server,
+    SystemCodeError,
+    bind_roles,
+    construct,
+    resolve,
+    supervise,
+)
 from .workload import streams
 
 CONNECT_TIMEOUT = 10.0
@@ -48,182 +57,132 @@ class InfrastructureError(Unreachable):
     """A store could not be reached or prepared: exit code 4, one line, no traceback."""
 
 
-@dataclass
-class RunResult:
-    """Everything a run produced, as data."""
-
-    experiment: Experiment
-    seed: int
-    run_dir: Path
-    stats: Stats
-    checks: list[CheckResult]
-    verdict: str
-    interrupted: bool
-    exit_code: int
-    wall_seconds: float
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "experiment": self.experiment.name,
-            "seed": self.seed,
-            "run_dir": str(self.run_dir),
-            "expect": self.experiment.expect,
-            "verdict": self.verdict,
-            "matched_expectation": self.exit_code == 0,
-            "interrupted": self.interrupted,
-            "exit_code": self.exit_code,
-            "wall_seconds": round(self.wall_seconds, 3),
-            "operations": self.stats.to_dict(),
-            "checks": [c.to_dict() for c in self.checks],
-            **self.extra,
-        }
-
-
-def combine_verdicts(results: list[CheckResult]) -> str:
-    """Invalid if any check is invalid; unknown if any gave up; valid otherwise."""
-    verdicts = {r.verdict for r in results}
-    if "invalid" in verdicts:
-        return "invalid"
-    if "unknown" in verdicts:
-        return "unknown"
-    return "valid"
-
-
-def exit_code_for(verdict: str, expect: str, interrupted: bool) -> int:
-    """DESIGN.md's exit codes: 0 matched, 1 did not, 2 unknown, 130 interrupted."""
-    if interrupted:
-        return 130
-    if verdict == "unknown":
-        return 2
-    return 0 if verdict == expect else 1
-
-
 class Runner:
-    """Runs one experiment once; ``on_progress`` is called about ten times a second. (The
-    controlled scheduler of ``mode: explore`` is a driver of its own, :mod:`chaos.explore`.)"""
+    """Runs one experiment once, into ``rundir``, and returns the :class:`Execution`: what
+    happened and where the history is. Checking it is the next stage's business.
+    ``on_progress`` is called about ten times a second. (The controlled scheduler of
+    ``mode: explore`` is a driver of its own, :mod:`chaos.explore`.)"""
 
     def __init__(
         self,
         loaded: LoadedExperiment,
-        out: Path | None = None,
+        rundir: RunDir,
+        seed: int,
         *,
-        seed: int | None = None,
+        stats: Stats | None = None,
         on_progress: Callable[[Stats], None] | None = None,
-        report: bool = True,
-        junit: Path | None = None,
     ) -> None:
         self.loaded = loaded
-        self.report = report
-        """Write report.html into the run directory (junit.xml is always written)."""
-        self.junit = junit
-        """A second place for junit.xml (``chaos run --junit PATH``)."""
         self.experiment = loaded.experiment
         self.secrets: Secrets = loaded.secrets
-        chosen = seed if seed is not None else self.experiment.seed
-        self.seed = chosen if chosen is not None else random.SystemRandom().randrange(2**31)
-        self.out = out
+        self.rundir = rundir
+        self.seed = seed
         self.on_progress = on_progress
-        self.stats = Stats(planned_ops=self.experiment.operations, planned_seconds=self.experiment.duration)
+        self.stats = stats or Stats(planned_ops=self.experiment.operations, planned_seconds=self.experiment.duration)
         self.interrupted = False
-        self.rundir: RunDir | None = None
         self._tickets = self.experiment.operations
         self._stopping = False
         self._workers: list[asyncio.Task[None]] = []
         self._failure: BaseException | None = None
         """What ended the run early (see :meth:`_task_ended`)."""
+        self._task: asyncio.Task[Any] | None = None
+        """The task running :meth:`run`, cancelled by an interruption before the workers run."""
         self._actor_env: Env | None = None
+        self._meters: list[MeteredStore] = []
+        self._unexpected: dict[str, int] = {}
+        self._record_unexpected = self.experiment.system.unexpected_errors == "info"
         self.clock: Any = None
         self.faults: FaultLayer | None = None
         """The run's fault layer (``None`` when the experiment declares no faults)."""
 
     # ---------------------------------------------------------------- public entry point
 
-    async def run(self) -> RunResult:
+    async def run(self) -> Execution:
         experiment = self.experiment
-        self.rundir = RunDir.create(self.out, experiment.name)
-        self.rundir.write_experiment(self.loaded.raw_text, self.seed)
         wall_start = time.monotonic()
         stores: dict[str, Store] = {}
         servers: list[Server] = []
         writer = history_mod.HistoryWriter(self.rundir.history)
         self.clock = make_clock(experiment.clock, experiment.time_scale, writer.start_ns)
         self.faults = self._fault_layer(writer) if experiment.faults else None
-        self._install_signal_handlers()
+        self._task = asyncio.current_task()
         try:
+            if self.interrupted:
+                raise asyncio.CancelledError
             self.clock.start()
             settings = await self._start_faults()
             stores = await self._open_stores(settings)
             system = resolve(experiment.system.name)
-            servers = self._servers(system, stores, writer.start_ns)
+            servers = self._servers(system, stores)
             try:
                 await servers[0].setup()
             except AdapterError as exc:
                 raise InfrastructureError(f"system setup: {self._clean(str(exc))}") from None
             await self._drive(servers, system, writer)
+        except asyncio.CancelledError:
+            if not self.interrupted:
+                raise
+            if self._task is not None:
+                self._task.uncancel()  # an orderly stop: the clean-up below may still await
         finally:
-            self._remove_signal_handlers()
             self._heal()  # before anything else: paused servers resume, toxics stop
             for server in servers:
-                with contextlib.suppress(Exception):
-                    await server.close()
-            await self._close_stores(stores)
-            if self.faults is not None:
-                await self.faults.aclose()  # proxies closed, schedules stopped; no event after this
-            await self.clock.aclose()
+                await self._clean_up(server.close())
+            await self._clean_up(self._close_stores(stores))
+            if self.faults is not None:  # proxies closed, schedules stopped; no event after this
+                await self._clean_up(self.faults.aclose())
+            await self._clean_up(self.clock.aclose())
             try:
                 writer.close()
             except OSError as exc:
                 raise _unwritable(writer, exc) from None
         if self.stats.finished is None:  # the run stopped before its workers started
             self.stats.finish()
-        checks = self._check()
-        verdict = combine_verdicts(checks)
-        code = exit_code_for(verdict, experiment.expect, self.interrupted)
-        result = RunResult(
+        if self.interrupted:
+            ended: Ended = "interrupted"
+        elif self._tickets is not None and self._tickets <= 0:
+            ended = "operations"
+        else:
+            ended = "duration"
+        return Execution(
             experiment=experiment,
+            mode="run",
             seed=self.seed,
             run_dir=self.rundir.path,
             stats=self.stats,
-            checks=checks,
-            verdict=verdict,
-            interrupted=self.interrupted,
-            exit_code=code,
+            ended=ended,
             wall_seconds=time.monotonic() - wall_start,
+            faults=[FaultUsage(*usage) for usage in self.faults.usage()] if self.faults is not None else [],
+            stores=[StoreUsage(m.name, m.kind, m.calls, m.errors) for m in self._meters],
+            unexpected_errors=dict(sorted(self._unexpected.items())),
         )
-        explain = getattr(resolve(experiment.system.name), "explain", None)
-        if explain is not None and verdict == "invalid":
-            operations = history_mod.load_operations(self.rundir.history)
-            result.extra["explanation"] = [line for check in checks for line in explain(check, operations)]
-        self.rundir.write_results(result.to_dict(), self.secrets)
-        self._write_artifacts(result)
-        return result
-
-    def _write_artifacts(self, result: RunResult) -> None:
-        """junit.xml (in the run directory, and at ``self.junit``) and report.html. A report
-        that cannot be drawn becomes ``result.extra["report_error"]``, never a lost verdict."""
-        from .junit import junit_xml, write_junit
-        from .report import write_run_report
-
-        assert self.rundir is not None
-        source = self.loaded.source if Path(self.loaded.source).is_file() else str(self.rundir.path / "experiment.yaml")
-        text = junit_xml(result, replay=f"chaos run {source} --seed {self.seed}")
-        write_junit(self.rundir.junit, text, self.secrets)
-        if self.junit is not None:
-            write_junit(self.junit, text, self.secrets)
-        if self.report:
-            try:
-                write_run_report(result, raw_text=self.loaded.raw_text, secrets=self.secrets, source=source)
-            except Exception as exc:  # the verdict and the history stand without a page
-                result.extra["report_error"] = f"{type(exc).__name__}: {exc}"
 
     def interrupt(self) -> None:
-        """Stop now (Ctrl-C, SIGTERM): in-flight operations are recorded as ``info``."""
+        """Stop now (Ctrl-C, SIGTERM): in-flight operations are recorded as ``info``. Before
+        the workers run (stores connecting, setup) the run itself is cancelled, so that a slow
+        server cannot hold it; a second interruption cancels what the clean-up awaits."""
+        again = self.interrupted
         self.interrupted = True
         self._stopping = True
         self._heal()
         for task in self._workers:
             task.cancel()
+        if (again or not self._workers) and self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    async def _clean_up(self, step: Awaitable[Any]) -> None:
+        """One step of the clean-up. A failing step does not stop the others; a second
+        interruption cancels the step it lands in, and the clean-up goes on with the next (the
+        history is still written last)."""
+        try:
+            await step
+        except asyncio.CancelledError:
+            if not self.interrupted:
+                raise
+            if self._task is not None:
+                self._task.uncancel()
+        except Exception:
+            pass
 
     def _heal(self) -> None:
         """Remove every fault now (idempotent): at the end of the run, on Ctrl-C and on an
@@ -233,9 +192,12 @@ class Runner:
 
     # ---------------------------------------------------------------- wiring
 
-    def _namespace(self) -> str:
-        assert self.rundir is not None
-        return f"{self.experiment.name}-{self.rundir.path.name}"
+    @functools.cached_property
+    def namespace(self) -> str:
+        """The run's own table, key prefix or memory namespace: unique per run whatever the run
+        directory is called, so that two runs of one experiment against one database or
+        bucket (two CI jobs, say) never see, overwrite or drop each other's data."""
+        return f"{self.experiment.name}-{secrets.token_hex(6)}"
 
     def _fault_layer(self, writer: history_mod.HistoryWriter) -> FaultLayer:
         """The experiment's faults, seeded from the run's seed; their events go to the history
@@ -257,7 +219,9 @@ class Runner:
             return {}
         try:
             return await self.faults.start(self.experiment.stores)
-        except (FaultSetupError, OSError) as exc:
+        except FaultSetupError:
+            raise
+        except OSError as exc:
             raise InfrastructureError(f"network faults: {self._clean(str(exc))}") from None
 
     async def _open_stores(self, overrides: dict[str, dict[str, Any]] | None = None) -> dict[str, Store]:
@@ -269,9 +233,11 @@ class Runner:
                     store = create(
                         spec.adapter,
                         overrides.get(name, spec.settings),
-                        self._namespace(),
+                        self.namespace,
                         concurrency=self.experiment.concurrency,
                     )
+                except ConfigError as exc:
+                    raise BadInput(f"store {name!r}: {self._clean(str(exc))}") from None
                 except AdapterError as exc:
                     raise InfrastructureError(f"store {name!r}: {self._clean(str(exc))}") from None
                 timeout = float(spec.settings.get("connect_timeout", CONNECT_TIMEOUT))
@@ -280,8 +246,10 @@ class Runner:
                         await store.open()
                 except TimeoutError:
                     raise InfrastructureError(
-                        f"store {name!r} ({spec.adapter}): no connection within {timeout:g}s"
+                        f"store {name!r} ({spec.adapter}{address(spec.settings)}): no connection within {timeout:g}s"
                     ) from None
+                except ConfigError as exc:
+                    raise BadInput(f"store {name!r}: {self._clean(str(exc))}") from None
                 except AdapterError as exc:
                     raise InfrastructureError(f"store {name!r}: {self._clean(str(exc))}") from None
                 opened[name] = store
@@ -295,15 +263,24 @@ class Runner:
             with contextlib.suppress(Exception):
                 await store.close()
 
-    def _servers(self, system: type, stores: dict[str, Store], start_ns: int) -> list[Server]:
+    def _servers(self, system: type, stores: dict[str, Store]) -> list[Server]:
         spec = self.experiment.system
         roles = bind_roles(system, spec.stores, list(stores))
         count = spec.servers or self.experiment.concurrency
         shared = count < self.experiment.concurrency
         clock = self.clock
         faults = self.faults if self.faults is not None and self.faults.in_process else None
-        # Faults wrap only the stores (and primitives) they can hit.
-        wrapped = {name: store if faults is None else faults.wrap(name, store) for name, store in stores.items()}
+        # Real stores are metered (calls, errors); faults wrap only the stores (and primitives)
+        # they can hit, outside the meter: an injected error is not the store's.
+        metered: dict[str, Any] = {}
+        for name, store in stores.items():
+            if store.kind != "memory":
+                meter = MeteredStore(name, store)
+                self._meters.append(meter)
+                metered[name] = meter
+            else:
+                metered[name] = store
+        wrapped = {name: store if faults is None else faults.wrap(name, store) for name, store in metered.items()}
         shared_state: dict[str, Any] = {}
 
         def env(index: int) -> Env:
@@ -440,8 +417,18 @@ class Runner:
                 append({"process": process, "type": "info", "f": f, "key": key, "value": value,
                         "time": clock() - start, "error": clean(str(exc))})
                 raise
-            except Exception as exc:  # the system's own bug or an indefinite store error
+            except (AdapterError, OperationUnknown) as exc:  # an indefinite store error: it may have taken effect
                 kind, output, error = "info", value, clean(f"{type(exc).__name__}: {exc}")
+            except Exception as exc:  # a bug in the system's own code: not a finding about the stores
+                error = clean(f"{type(exc).__name__}: {exc}")
+                if not self._record_unexpected:
+                    append({"process": process, "type": "info", "f": f, "key": key, "value": value,
+                            "time": clock() - start, "error": error})
+                    record(f, "info", clock() - start - began)
+                    raise SystemCodeError(f"operation {f}({key!r})", exc) from exc
+                kind, output = "info", value
+                name = type(exc).__name__
+                self._unexpected[name] = self._unexpected.get(name, 0) + 1
             ended = clock() - start
             event = Event(process, kind, f, key, output, ended, next_index(), error)
             mark = len(buffer)
@@ -460,36 +447,8 @@ class Runner:
             if kind == "info":
                 process += workers
 
-    # ---------------------------------------------------------------- checking
-
-    def _check(self) -> list[CheckResult]:
-        assert self.rundir is not None
-        operations = history_mod.load_operations(self.rundir.history)
-        results = []
-        for spec in self.experiment.checks:
-            try:
-                result = check(operations, spec.model, time_limit=spec.time_limit, memory_limit=spec.memory_limit)
-            except ValueError as exc:  # the history has operations the model cannot judge
-                result = CheckResult(verdict="unknown", model=spec.model, reason=str(exc), operations=len(operations))
-            results.append(result)
-        return results
-
     def _clean(self, text: str) -> str:
         return self.secrets.clean(text)
-
-    # ---------------------------------------------------------------- signals
-
-    def _install_signal_handlers(self) -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self.interrupt)
-
-    def _remove_signal_handlers(self) -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.remove_signal_handler(sig)
 
 
 def _unwritable(writer: history_mod.HistoryWriter, exc: OSError) -> InfrastructureError:
@@ -497,9 +456,14 @@ def _unwritable(writer: history_mod.HistoryWriter, exc: OSError) -> Infrastructu
     return InfrastructureError(f"cannot write the history {writer.path}: {exc.strerror or exc}")
 
 
-async def run_experiment(loaded: LoadedExperiment, out: Path | None = None, **kwargs: Any) -> RunResult:
-    """Run ``loaded`` once and return its result (the Python entry point behind ``chaos run``)."""
-    return await Runner(loaded, out, **kwargs).run()
+def address(settings: dict[str, Any]) -> str:
+    """`` at <address>`` of a store's server (its password masked), for a message saying which
+    server could not be reached; empty when the settings name none."""
+    for key in (*NETWORK_ADDRESS_KEYS, "url"):
+        value = settings.get(key)
+        if isinstance(value, str) and value:
+            return f" at {redact_urls(value)}"
+    return ""
 
 
-__all__ = ["ConnectError", "InfrastructureError", "RunResult", "Runner", "run_experiment"]
+__all__ = ["InfrastructureError", "Runner"]

@@ -10,8 +10,8 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from .checker import CheckResult
-    from .explore import ExploreResult
-    from .runner import RunResult
+    from .result import Result
+    from .stats import Stats
 
 VERDICT_STYLE = {"valid": "bold green", "invalid": "bold red", "unknown": "bold yellow"}
 
@@ -28,60 +28,93 @@ def print_checks(console: Console, checks: list[CheckResult]) -> None:
             console.print(result.describe(), markup=False, highlight=False)
 
 
-def print_run(console: Console, result: RunResult) -> None:
-    """Operations by name and outcome, throughput, latency percentiles, verdict, artifacts."""
+def print_result(console: Console, result: Result) -> None:
+    """The whole summary of a run or an exploration: outcomes, coverage, checks, warnings,
+    verdict, artifacts and how to replay."""
     stats = result.stats
-    latency = stats.latency_summary()
-    table = Table(title=f"{result.experiment.name} (seed {result.seed})", title_justify="left")
-    for column in ("operation", "ok", "fail", "info", "p50 ms", "p95 ms", "p99 ms", "max ms"):
-        table.add_column(column, justify="left" if column == "operation" else "right")
-    for f, outcomes in sorted(stats.outcomes.items()):
-        lat = latency.get(f, {})
-        table.add_row(
-            f,
-            str(outcomes["ok"]),
-            str(outcomes["fail"]),
-            str(outcomes["info"]),
-            *(f"{lat.get(k, 0):.3f}" for k in ("p50", "p95", "p99", "max")),
+    exploration = result.exploration
+    title = f"{result.experiment.name} (seed {result.seed})"
+    if exploration is not None:
+        title += f", {exploration.strategy} exploration: outcomes over all executions"
+    console.print(_outcome_table(stats, title, latency=exploration is None))
+    if exploration is None:
+        console.print(
+            f"{stats.completed} operations in {stats.elapsed:.2f}s ({stats.throughput():,.0f} ops/s, "
+            f"client CPU {stats.client_cpu / stats.elapsed if stats.elapsed else 0:.0%}), "
+            f"{stats.faults} faults injected",
+            highlight=False,
         )
-    console.print(table)
-    console.print(
-        f"{stats.completed} operations in {stats.elapsed:.2f}s ({stats.throughput():,.0f} ops/s, "
-        f"client CPU {stats.client_cpu / stats.elapsed if stats.elapsed else 0:.0%}), {stats.faults} faults injected",
-        highlight=False,
-    )
+    else:
+        _print_coverage(console, result)
     print_checks(console, result.checks)
-    for line in result.extra.get("explanation", []):
+    for line in result.explanation:
         console.print(line, markup=False, highlight=False)
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     expect = result.experiment.expect
     style = VERDICT_STYLE.get(result.verdict, "bold")
-    outcome = "as expected" if result.exit_code == 0 else "NOT as expected"
+    outcome = "as expected" if result.matched else "NOT as expected"
     if result.interrupted:
         outcome = "interrupted"
-    console.print(f"verdict: [{style}]{result.verdict}[/] (expected {expect}: {outcome})", highlight=False)
-    console.print(f"artifacts: {result.run_dir}", highlight=False)
+    elif result.strict and result.warnings and result.verdict != "unknown":
+        outcome = "unknown under --strict: the run could not have found anything"
+    reason = f" ({escape(result.reason)})" if result.reason else ""
+    console.print(f"verdict: [{style}]{result.verdict}[/]{reason} (expected {expect}: {outcome})", highlight=False)
+    console.print(f"artifacts: {escape(str(result.run_dir))}", highlight=False)
     for name in ("report.html", "junit.xml"):
         if (result.run_dir / name).is_file():
             console.print(f"  {name}: {result.run_dir / name}", highlight=False, markup=False)
-    if result.extra.get("report_error"):
-        reason = escape(str(result.extra["report_error"]))
-        console.print(f"[yellow]report.html not written:[/] {reason}", highlight=False)
-    if result.exit_code != 0:
-        replay = f"replay: chaos run {result.run_dir / 'experiment.yaml'} --seed {result.seed}"
-        console.print(replay, highlight=False, markup=False)
+    if result.report_error:
+        console.print(f"[yellow]report.html not written:[/] {escape(result.report_error)}", highlight=False)
+    if not result.matched or result.verdict == "invalid":
+        console.print(f"replay: {result.replay}", highlight=False, markup=False)
+        if result.mode == "run":
+            console.print(f"  ({result.seed_note})", highlight=False, markup=False)
 
 
-def print_exploration(console: Console, result: ExploreResult) -> None:
-    """Executions and states explored (and how fast), then the shrunk failing trace."""
-    from .explore import trace_lines
+def _outcome_table(stats: Stats, title: str, *, latency: bool) -> Table:
+    table = Table(title=title, title_justify="left")
+    columns = ["operation", "ok", "fail", "info"]
+    if latency:
+        columns += ["p50 ms", "p95 ms", "p99 ms", "max ms"]
+    for column in columns:
+        table.add_column(column, justify="left" if column == "operation" else "right")
+    summary = stats.latency_summary() if latency else {}
+    for f, outcomes in sorted(stats.outcomes.items()):
+        cells = [escape(f), str(outcomes["ok"]), str(outcomes["fail"]), str(outcomes["info"])]
+        if latency:
+            lat = summary.get(f, {})
+            cells += [f"{lat.get(k, 0):.3f}" for k in ("p50", "p95", "p99", "max")]
+        table.add_row(*cells)
+    return table
 
+
+def _print_coverage(console: Console, result: Result) -> None:
+    """Executions and states explored (and how fast), how far the search got, then the shrunk
+    failing trace."""
     exploration = result.exploration
+    assert exploration is not None
     data = exploration.to_dict()
-    coverage = "the whole bounded space" if exploration.exhausted else (exploration.stopped or "until a violation")
+    if exploration.strategy == "replay":
+        console.print(f"replayed {escape(str(result.run_dir / 'replay.json'))} exactly", highlight=False)
+        if exploration.trace:
+            console.print("\n".join(exploration.trace), markup=False, highlight=False)
+        return
+    if exploration.exhausted:
+        coverage = "the whole bounded space"
+    elif exploration.strategy == "exhaustive":
+        coverage = f"every plan of up to {exploration.complete_up_to} operation(s)"
+        if exploration.stopped:
+            coverage += f", then stopped: {exploration.stopped}"
+    else:
+        sizes = ", ".join(f"{n} with {k} op(s)" for k, n in sorted(exploration.plans_by_size.items()))
+        coverage = f"a sample of {exploration.plans} plans ({sizes or 'none'})"
+        if exploration.stopped:
+            coverage += f"; {exploration.stopped}"
     console.print(
         f"{data['executions']:,} executions, {data['states']:,} distinct states in {exploration.elapsed:.2f}s "
         f"({data['executions_per_second']:,.0f} executions/s, {data['states_per_second']:,.0f} states/s); "
-        f"explored {coverage}",
+        f"explored {escape(coverage)}",
         highlight=False,
     )
     best = exploration.shrunk or exploration.found
@@ -93,13 +126,5 @@ def print_exploration(console: Console, result: ExploreResult) -> None:
             f"(found with {original}, {exploration.shrink_steps} shrinking steps):",
             highlight=False,
         )
-        console.print("\n".join(trace_lines(best.execution)), markup=False, highlight=False)
-        print_checks(console, [best.result])
-        console.print(f"replay: chaos replay {result.run_dir / 'replay.json'}", highlight=False)
-    style = VERDICT_STYLE.get(result.verdict, "bold")
-    outcome = "as expected" if result.exit_code == 0 else "NOT as expected"
-    console.print(
-        f"verdict: [{style}]{result.verdict}[/] (expected {result.loaded.experiment.expect}: {outcome})",
-        highlight=False,
-    )
-    console.print(f"artifacts: {result.run_dir}", highlight=False)
+    if exploration.trace:
+        console.print("\n".join(exploration.trace), markup=False, highlight=False)

@@ -51,7 +51,13 @@ from .errors import BadInput, UserCodeError
 
 class OperationFailed(Exception):
     """Raised by a system: the operation definitely did not take effect (e.g. a cas whose
-    expected value did not match)."""
+    expected value did not match). The history records ``fail``."""
+
+
+class OperationUnknown(Exception):
+    """Raised by a system: the operation may or may not have taken effect, e.g. a later step
+    failed after an earlier step took effect, or a request was abandoned part-way. The history
+    records ``info``: the checker then tries it both ways."""
 
 
 class SystemLoadError(BadInput):
@@ -126,21 +132,29 @@ def resolve(name: str) -> type:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise SystemLoadError(f"system {name!r}: cannot import module {module_name!r}: {exc}") from None
-    try:
-        return getattr(module, attr)
-    except AttributeError:
-        raise SystemLoadError(f"system {name!r}: module {module_name!r} has no attribute {attr!r}") from None
+    except SyntaxError as exc:
+        raise SystemLoadError(f"system {name!r}: {exc.msg} ({exc.filename}:{exc.lineno})") from None
+    except (Exception, SystemExit) as exc:  # the module's own code ran and raised (or exited)
+        raise SystemCodeError(f"module {module_name!r} (on import)", exc) from None
+    found = getattr(module, attr, None)
+    if found is None:
+        raise SystemLoadError(f"system {name!r}: module {module_name!r} has no attribute {attr!r}")
+    if not isinstance(found, type):
+        raise SystemLoadError(f"system {name!r}: {attr!r} is a {type(found).__name__}, not a class")
+    return found
 
 
 def bind_roles(system: type, mapping: dict[str, str], store_names: list[str]) -> dict[str, str]:
     """Role -> store name for ``system``: explicit ``mapping`` first, then the store named
-    after the role, then the lone store."""
+    after the role, then, for a system of one role, the lone store. A system with several
+    roles never has two of them bound to one store by default: a ``db`` and a ``cache`` on
+    one store test nothing a cache does."""
     roles: tuple[str, ...] = tuple(getattr(system, "roles", ()))
     bound = dict(mapping)
     bound.update({r: r for r in roles if r not in bound and r in store_names})
     missing = [r for r in roles if r not in bound]
-    if missing and len(store_names) == 1 and len(missing) == 1:
-        bound[missing[0]] = store_names[0]
+    if missing and len(roles) == 1 and len(store_names) == 1:
+        bound[missing[0]] = store_names[0]  # one role, one store: nothing to mistake
         missing = []
     if missing:
         raise SystemLoadError(

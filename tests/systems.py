@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from chaos.system import Env
+from chaos.system import Env, OperationUnknown
 from chaos.systems.register import Register, decode
 
 
@@ -56,7 +56,7 @@ class LeakyRegister(Register):
         self.token = env.options["token"]
 
     async def write(self, key: str, value: Any) -> Any:
-        raise RuntimeError(f"auth failed with token {self.token}")
+        raise OperationUnknown(f"auth failed with token {self.token}")
 
 
 class BrokenRequestHook(Register):

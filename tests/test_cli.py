@@ -104,7 +104,7 @@ def test_a_bug_in_the_systems_own_code_exits_3_naming_hook_and_line(tmp_path: Pa
         line = done.stderr.strip()
         assert line.startswith(f"error: the system's {hook} raised {message}"), line
         assert f"({source}:" in line, line
-        assert '<property name="error" value="bad-input" />' in (out / "junit.xml").read_text()
+        assert '<property name="error" value="system-bug" />' in (out / "junit.xml").read_text()
     # The request hook failed mid-run: the run stopped there (not after its 100,000 operations
     # or 60 s), every operation begun is closed, and the history is checkable.
     history = tmp_path / "BrokenRequestHook" / "history.jsonl"

@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 
 from chaos.experiment import load
-from chaos.explore import Explorer, run_exploration, trace_lines
+from chaos.explore import Explorer, trace_lines
+from chaos.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPLORE = ROOT / "experiments" / "explore"
 
 
 def explore(name: str, tmp_path: Path):
-    result = run_exploration(load(EXPLORE / f"{name}.yaml"), tmp_path / name)
+    result = Pipeline(load(EXPLORE / f"{name}.yaml"), tmp_path / name).run_sync()
     return result, result.exploration
 
 

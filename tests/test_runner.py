@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from chaos.experiment import loads
+from chaos.experiment import ExperimentError, loads
 from chaos.history import pair, read_events
-from chaos.runner import Runner, run_experiment
+from chaos.pipeline import Pipeline, run_experiment
 
 
 def experiment(system: str = "register", *, expect: str = "valid", ops: int = 600, extra: str = "") -> str:
@@ -115,7 +115,7 @@ async def test_interrupt_records_in_flight_operations_as_info(tmp_path: Path) ->
     import asyncio
 
     text = experiment(ops=10_000_000).replace("duration: 30s", "duration: 60s")
-    runner = Runner(loads(text), tmp_path / "r")
+    runner = Pipeline(loads(text), tmp_path / "r")
 
     async def interrupt_soon() -> None:
         while runner.stats.completed < 500:
@@ -146,14 +146,12 @@ async def test_operation_timeout_records_info(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("servers", [1, 3])
-async def test_unknown_operation_is_info_not_crash(tmp_path: Path, servers: int) -> None:
+async def test_unknown_operation_is_bad_input_before_anything_runs(tmp_path: Path, servers: int) -> None:
     text = experiment(ops=20).replace("mix: {read: 2, write: 1, cas: 1}", "mix: {read: 1, frobnicate: 1}")
     text = text.replace("system: register", f"system: {{name: register, servers: {servers}}}")
-    result = await run_experiment(loads(text), tmp_path / "r")
-    events = read_events(result.run_dir / "history.jsonl")
-    assert any("has no operation 'frobnicate'" in (e.get("error") or "") for e in events)
-    assert result.verdict == "unknown" and "frobnicate" in result.checks[0].reason
-    assert result.exit_code == 2
+    with pytest.raises(ExperimentError, match=r"workload\.mix\.frobnicate: system 'register' has no operation"):
+        await run_experiment(loads(text), tmp_path / "r")
+    assert not (tmp_path / "r").exists(), "refused before a run directory or a store"
 
 
 async def test_a_value_json_cannot_hold_is_recorded_as_text(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from chaos.experiment import loads
-from chaos.runner import run_experiment
+from chaos.pipeline import run_experiment
 from chaos.secrets import redact_urls
 
 

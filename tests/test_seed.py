@@ -37,7 +37,7 @@ def test_design_gets_its_expected_verdict(path: Path, tmp_path: Path) -> None:
         result = run_file(path, out=tmp_path / f"run-{seed}", seed=seed, report=False, overrides={"duration": "5s"})
         verdicts.append(result.verdict)
         if expect == "invalid" and result.verdict == "invalid":
-            explanation = result.extra["explanation"]
+            explanation = result.explanation
             assert explanation and explanation[0].startswith("read #")
             break
         if expect == "valid":
@@ -47,7 +47,7 @@ def test_design_gets_its_expected_verdict(path: Path, tmp_path: Path) -> None:
 
 def test_mixed_pair_is_explained_in_words(tmp_path: Path) -> None:
     result = run_file(SEED / "improved-1-memory.yaml", out=tmp_path / "run", seed=1)
-    lines = result.extra["explanation"]
+    lines = result.explanation
     text = "\n".join(lines)
     assert "returned metadata m" in lines[0] and "with image i" in lines[0]
     assert "no write wrote that pair" in text
@@ -58,6 +58,6 @@ def test_mixed_pair_is_explained_in_words(tmp_path: Path) -> None:
 
 def test_missing_blob_is_explained_in_words(tmp_path: Path) -> None:
     result = run_file(SEED / "cleaner-naive-memory.yaml", out=tmp_path / "run", seed=1, report=False)
-    lines = result.extra["explanation"]
+    lines = result.explanation
     assert "no image (its blob was missing)" in lines[0]
     assert "the blob the record points to was gone" in lines[1]

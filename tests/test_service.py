@@ -160,7 +160,7 @@ async def test_standalone_service_stops_when_its_cleaner_fails(monkeypatch: pyte
 async def test_a_run_stops_when_its_services_cleaner_fails(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from chaos.experiment import loads
     from chaos.history import load_operations
-    from chaos.runner import Runner
+    from chaos.pipeline import Pipeline
     from chaos.system import SystemCodeError
 
     monkeypatch.setitem(DESIGNS, "broken-cleaner", BrokenCleanerProfile)
@@ -169,7 +169,7 @@ async def test_a_run_stops_when_its_services_cleaner_fails(monkeypatch: pytest.M
         "stores: {db: {adapter: memory}, blobs: {adapter: memory}}\n"
         "system: {name: profile-service, options: {design: broken-cleaner}}\nchecks: [{model: profile}]\n"
     )
-    runner = Runner(experiment, tmp_path, report=False)
+    runner = Pipeline(experiment, tmp_path, report=False)
     with pytest.raises(SystemCodeError, match="actor 'cleaner' raised KeyError"):
         await runner.run()
     operations = load_operations(runner.rundir.history)  # what was written is whole and checkable

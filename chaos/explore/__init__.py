@@ -2,30 +2,33 @@
 
 On in-memory stores the framework can do better than a random walk in real time: it drives
 the system's own code step by step (:mod:`.driver`), explores interleavings and faults on
-purpose (:mod:`.search`, :mod:`.strategies`), and shrinks a failure to the shortest story
+purpose (:mod:`.explorer`, :mod:`.strategies`), and shrinks a failure to the shortest story
 that shows it (:mod:`.shrink`), saved as a replay file that ``chaos replay`` re-executes
-exactly (:mod:`.replay`).
+exactly (:mod:`.replay`). :mod:`.stage` is the pipeline's explore stage: it hands on an
+:class:`~chaos.execution.Execution` like the runner does.
 """
 
-from .driver import Driver, Execution, Plan, PlannedOp
-from .replay import ExploreResult, load_replay, replay_file, run_exploration, trace_lines
-from .search import Exploration, Explorer, Found
+from .driver import Driver, Interleaving, Plan, PlannedOp
+from .explorer import Exploration, Explorer, Found
+from .replay import load_replay, replay, trace_lines
 from .shrink import shrink
-from .strategies import Decision
+from .stage import explore, replay_execution
+from .strategies import Decision, ReplayDiverged
 
 __all__ = [
     "Decision",
     "Driver",
-    "Execution",
     "Exploration",
-    "ExploreResult",
     "Explorer",
     "Found",
+    "Interleaving",
     "Plan",
     "PlannedOp",
+    "ReplayDiverged",
+    "explore",
     "load_replay",
-    "replay_file",
-    "run_exploration",
+    "replay",
+    "replay_execution",
     "shrink",
     "trace_lines",
 ]

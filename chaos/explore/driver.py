@@ -25,12 +25,13 @@ from collections.abc import Callable, Coroutine, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from adapters import DefiniteError
+from adapters import AdapterError, DefiniteError
 from adapters.memory import MemoryStore
 
 from ..calls import Call, Proceed, StoreHandle
 from ..faults.injector import ServerCrash
-from ..system import Env, OperationFailed, construct
+from ..stats import Stats
+from ..system import Env, OperationFailed, OperationUnknown, SystemCodeError, construct
 
 # ------------------------------------------------------------------ requests to the driver
 
@@ -256,8 +257,9 @@ class Step:
 
 
 @dataclass
-class Execution:
-    """The outcome of one driven execution."""
+class Interleaving:
+    """One execution under the controlled scheduler: its plan, the choices that ordered its
+    steps, and what came of them (events, steps)."""
 
     plan: Plan
     choices: list[int]
@@ -269,6 +271,8 @@ class Execution:
     """True when exploration stopped it at a state already explored."""
     branching: list[int] = field(default_factory=list)
     """How many options each choice had (for exhaustive search)."""
+    failure: SystemCodeError | None = None
+    """A bug in the system's own code that stopped this execution (a run stops the same way)."""
 
 
 class ExplorationError(RuntimeError):
@@ -293,8 +297,15 @@ class Driver:
         *,
         max_steps: int = 1000,
         visit: Callable[[Driver], bool] | None = None,
+        stats: Stats | None = None,
+        unexpected_errors: str = "stop",
     ) -> None:
         self.plan = plan
+        self.stats = stats
+        """Outcomes of every operation executed (over all executions that share it)."""
+        self.record_unexpected = unexpected_errors == "info"
+        self.unexpected: dict[str, int] = {}
+        self.failure: SystemCodeError | None = None
         self.chooser = chooser
         self.budget = budget
         self.crashes_left = budget.crashes
@@ -320,8 +331,10 @@ class Driver:
                        shared=shared)
 
         self.actors: list[Actor] = []
+        self.instances: list[Any] = []
         for index, ops in enumerate(plan.servers):
             instance = construct(system, env(index))
+            self.instances.append(instance)
             self.actors.append(Actor(f"server-{index}", self._serve(index, instance, ops), index))
         for name, factory in getattr(system, "actors", {}).items():
             self.actors.append(Actor(name, factory(env(-1)).run(), None))
@@ -352,21 +365,72 @@ class Driver:
                 await self.clock.sleep(op.idle)
             self._record({"process": process, "type": "invoke", "f": op.f, "key": op.key, "value": op.value})
             error = None
+            began = self.now
             try:
                 output = await getattr(instance, op.f)(op.key, op.value)
                 kind = "ok"
             except (OperationFailed, DefiniteError) as exc:
                 kind, output, error = "fail", op.value, str(exc) or type(exc).__name__
-            except ServerCrash as exc:
-                kind, output, error = "info", op.value, str(exc)
-            except Exception as exc:
+            except (ServerCrash, AdapterError, OperationUnknown, TimeoutError) as exc:
                 kind, output, error = "info", op.value, f"{type(exc).__name__}: {exc}"
+                if isinstance(exc, ServerCrash):
+                    error = str(exc)
+            except Exception as exc:  # a bug in the system's own code, as in a run
+                kind, output, error = "info", op.value, f"{type(exc).__name__}: {exc}"
+                if not self.record_unexpected:
+                    self._record({"process": process, "type": kind, "f": op.f, "key": op.key, "value": output,
+                                  "error": error})
+                    self._count(op.f, kind, began)
+                    self.failure = SystemCodeError(f"operation {op.f}({op.key!r})", exc)
+                    return
+                name = type(exc).__name__
+                self.unexpected[name] = self.unexpected.get(name, 0) + 1
             event = {"process": process, "type": kind, "f": op.f, "key": op.key, "value": output}
             if error is not None:
                 event["error"] = error
             self._record(event)
+            self._count(op.f, kind, began)
             if kind == "info":
                 process += actor_servers
+
+    def _count(self, f: str, kind: str, began: float) -> None:
+        if self.stats is not None:
+            self.stats.record(f, kind, int((self.now - began) * 1e9))
+
+    # ---------------------------------------------------------------- hooks outside the exploration
+
+    def _complete(self, coro: Coroutine[Any, Any, Any], hook: str) -> None:
+        """Run a hook's coroutine (``setup()``, ``close()``) to its end, outside the choices:
+        as in a run, it completes before any operation starts (or after the last). Its store
+        calls go through unhindered; a sleep moves time on."""
+        value: Any = None
+        exc: BaseException | None = None
+        try:
+            while True:
+                request = coro.throw(exc) if exc is not None else coro.send(value)
+                exc, value = None, None
+                if isinstance(request, ClockRead):
+                    value = self.now
+                elif isinstance(request, Sleep):
+                    self.now += request.seconds
+                elif isinstance(request, PushDeadline):
+                    value = object()
+                elif request is not None and not isinstance(request, StepRequest | PopDeadline):
+                    raise ExplorationError(f"the system's {hook} awaited {request!r}, which the controlled "
+                                           "scheduler does not drive")
+        except StopIteration:
+            return
+        except AdapterError:
+            raise
+        except ExplorationError:
+            raise
+        except Exception as exc:
+            raise SystemCodeError(hook, exc) from exc
+
+    def _hook(self, instance: Any, name: str) -> None:
+        method = getattr(instance, name, None)
+        if method is not None:
+            self._complete(method(), f"{name}()")
 
     # ---------------------------------------------------------------- stepping
 
@@ -444,11 +508,18 @@ class Driver:
                     self._resume(actor)
         return True
 
-    def run(self) -> Execution:
+    def run(self) -> Interleaving:
+        if self.instances:
+            try:
+                self._hook(self.instances[0], "setup")  # once, on the first server, as a run does
+            except SystemCodeError as exc:
+                for actor in self.actors:
+                    actor.coro.close()
+                return Interleaving(self.plan, [], self.events, self.steps, False, failure=exc)
         for actor in self.actors:
             self._resume(actor)
         complete, pruned = True, False
-        while True:
+        while self.failure is None:
             options = self._options()
             if not options:
                 if not self._advance_time():
@@ -467,7 +538,14 @@ class Driver:
             self._take(options[choice])
         for actor in self.actors:
             actor.coro.close()
-        return Execution(self.plan, self.choices, self.events, self.steps, complete, pruned, self.branching)
+        if self.failure is None:
+            try:
+                for instance in self.instances:
+                    self._hook(instance, "close")
+            except SystemCodeError as exc:
+                self.failure = exc
+        return Interleaving(self.plan, self.choices, self.events, self.steps, complete and self.failure is None, pruned,
+                         self.branching, self.failure)
 
     def _take(self, option: Option) -> None:
         actor = self.actors[option.actor]

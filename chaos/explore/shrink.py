@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 
 from .driver import Budget, Plan
-from .search import Exploration, Explorer, Found
+from .explorer import Exploration, Explorer, Found
 from .strategies import Decision
 
 

@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import BadInput
 from .driver import Driver, Option
 
 
@@ -54,17 +55,30 @@ class Recording:
         return index
 
 
+class ReplayDiverged(BadInput):
+    """A replay file's decisions do not fit the execution they are replayed on: the file was
+    edited, truncated, or made for another version of the system."""
+
+
 class Replay(Recording):
     """Re-makes recorded decisions. Where a decision no longer fits (after shrinking edited the
-    plan), it keeps the same actor without the fault if it can, else takes the first option."""
+    plan), it keeps the same actor without the fault if it can, else takes the first option.
 
-    def __init__(self, decisions: list[Decision]) -> None:
+    ``strict`` (``chaos replay``): a decision that does not fit, or decisions left over or
+    missing, raise :class:`ReplayDiverged` naming the step, instead of replaying something
+    else and reporting on it."""
+
+    def __init__(self, decisions: list[Decision], *, strict: bool = False) -> None:
         super().__init__()
         self.script = decisions
         self.position = 0
+        self.strict = strict
 
     def pick(self, options: list[Option], driver: Driver) -> int:
         if self.position >= len(self.script):
+            if self.strict:
+                raise ReplayDiverged(f"replay diverged at step {self.position + 1}: the file's decisions end "
+                                     "before the execution does")
             return 0
         wanted = self.script[self.position]
         self.position += 1
@@ -75,7 +89,22 @@ class Replay(Recording):
                 return index
             if decision.actor == wanted.actor and option.fault is None:
                 fallback = index
+        if self.strict:
+            offered = ", ".join(sorted({_describe(decision_of(o, driver)) for o in options}))
+            raise ReplayDiverged(f"replay diverged at step {self.position}: the file says {_describe(wanted)}, "
+                                 f"the execution offers {offered}")
         return fallback
+
+    def finish(self) -> None:
+        """After the execution: in strict mode, every recorded decision must have been used."""
+        if self.strict and self.position < len(self.script):
+            raise ReplayDiverged(f"replay diverged at step {self.position + 1}: the execution ended with "
+                                 f"{len(self.script) - self.position} recorded decision(s) unused")
+
+
+def _describe(decision: Decision) -> str:
+    fault = f" ({decision.fault}{f' {decision.pause:g}s' if decision.pause else ''})" if decision.fault else ""
+    return f"{decision.actor}{fault}"
 
 
 class DepthFirst(Recording):

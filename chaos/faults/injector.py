@@ -97,8 +97,8 @@ class _Rule:
     geometric distribution (the same law as one draw per call, with one draw per firing)."""
 
     __slots__ = (
-        "active", "actor_match", "count", "delays", "every", "index", "key_match", "kind", "mode", "next", "p",
-        "plain", "rng", "spec",
+        "active", "actor_match", "count", "delays", "every", "fired", "index", "key_match", "kind", "mode", "next",
+        "p", "plain", "rng", "spec",
     )
 
     ALWAYS, PROBABILITY, EVERY, NTH = range(4)
@@ -115,6 +115,8 @@ class _Rule:
         self.plain = self.key_match is None and self.actor_match is None and self.active is None
         """No key, actor or time filter: every call of its primitives counts."""
         self.count = 0
+        """Matching calls so far (while active)."""
+        self.fired = 0
         self.p = 0.0
         self.every = 0
         if spec.nth is not None:
@@ -138,6 +140,7 @@ class _Rule:
 
     def advance(self) -> None:
         """The fault fired on call ``count``: set the next call that fires."""
+        self.fired += 1
         mode = self.mode
         if mode == self.PROBABILITY:
             self.next = min(NEVER, self.count + self._gap())
@@ -241,6 +244,9 @@ class FaultLayer:
         self._tasks: list[asyncio.Task[None]] = []
         self._open_windows: dict[int, dict[str, Any]] = {}
         self._proxies: list[Any] = []
+        self._fired: dict[int, int] = {}
+        """Fault index -> injected events (pause windows, network toxics acting on connections)."""
+        self._kinds = [getattr(spec, "kind", "?") for spec in faults]
 
     # ------------------------------------------------------------------ wiring
 
@@ -525,6 +531,9 @@ class FaultLayer:
             return
         if injected:
             self.injected += 1
+            index = value.get("fault")
+            if isinstance(index, int):
+                self._fired[index] = self._fired.get(index, 0) + 1
         event = {"process": NEMESIS, "type": "info", "f": f, "value": value}
         if self._record is None:
             self.events.append(event)
@@ -624,6 +633,21 @@ class FaultLayer:
     @property
     def proxies(self) -> list[Any]:
         return list(self._proxies)
+
+    def usage(self) -> list[tuple[int, str, int, int]]:
+        """``(index, kind, matched, fired)`` of every declared fault, in declaration order: an
+        in-process fault counts the calls it matched while active; a pause window and a network
+        toxic count what they acted on (phases, connections) as both."""
+        rules = {rule.index: rule for rule in self.rules}
+        out = []
+        for index, kind in enumerate(self._kinds):
+            rule = rules.get(index)
+            if rule is not None:
+                out.append((index, kind, rule.count, rule.fired))
+            else:
+                fired = self._fired.get(index, 0)
+                out.append((index, kind, fired, fired))
+        return out
 
 
 class FaultyStore:

@@ -38,7 +38,7 @@ from ..history import Operation, read_events
 from .data import FaultWindow, ReportData, build, dumps_for_html
 
 if TYPE_CHECKING:
-    from ..runner import RunResult
+    from ..result import Result
     from ..secrets import Secrets
 
 FAULT_ROWS = 200
@@ -204,14 +204,13 @@ def write_report(
 
 
 def write_run_report(
-    result: RunResult,
+    result: Result,
     *,
     raw_text: str | None = None,
     secrets: Secrets | None = None,
-    source: str | None = None,
     path: Path | None = None,
 ) -> Path:
-    """``report.html`` in a finished run's directory, from its stored history."""
+    """``report.html`` in a finished run's (or exploration's) directory, from its stored history."""
     run_dir = Path(result.run_dir)
     events = read_events(run_dir / "history.jsonl")
     experiment = result.experiment
@@ -225,9 +224,9 @@ def write_run_report(
         matched=result.exit_code == 0,
         interrupted=result.interrupted,
         experiment_text=raw_text,
-        replay=f"chaos run {source or run_dir / 'experiment.yaml'} --seed {result.seed}",
-        throughput=result.stats.throughput(),
-        story=list(result.extra.get("explanation", [])),
+        replay=result.replay,
+        throughput=result.stats.throughput() if result.mode == "run" else None,
+        story=[*result.explanation, *(f"warning: {w}" for w in result.warnings)],
     )
     checks = [c.to_dict() for c in result.checks]
     return write_report(path or run_dir / "report.html", events, checks, meta, secrets=secrets)

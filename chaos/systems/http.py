@@ -33,6 +33,11 @@ class Remote:
     def __init__(self, env: Env) -> None:
         self.api = env.stores["api"]
 
+    @staticmethod
+    def operation_names(settings_by_role: dict[str, dict[str, Any]]) -> set[str]:
+        """The operations are the ``api`` store's request templates."""
+        return set(settings_by_role.get("api", {}).get("operations") or {})
+
     def __getattr__(self, f: str) -> Callable[[Any, Any], Awaitable[Any]]:
         if f.startswith("_"):
             raise AttributeError(f)

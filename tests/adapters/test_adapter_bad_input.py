@@ -1,7 +1,8 @@
-"""Bad input against real servers: every mistake a user can make in a store's settings, and a
-service that answers nonsense, must end ``chaos run`` with exit code 4 and one line on stderr
-that says what is wrong and where (never a traceback, never a credential), and must leave
-nothing behind in the store.
+"""Bad input against real servers: a server that cannot be reached or answers nonsense must
+end ``chaos run`` with exit code 4 and one line on stderr that says what is wrong and where
+(never a traceback, never a credential), and must leave nothing behind in the store; a mistake
+in a store's settings is bad input, found before any server is contacted (exit 3, with its
+path and line).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tests.kv_service import KV_OPERATIONS, kv_store_settings
 
 REPO = Path(__file__).resolve().parents[2]
 UNREACHABLE = 4
+BAD_INPUT = 3
 
 
 def experiment(name: str, adapter: str, settings: dict[str, Any]) -> str:
@@ -83,6 +85,15 @@ def assert_one_line(code: int, out: str, err: str, *fragments: str, hidden: tupl
     return lines[0]
 
 
+def assert_bad_setting(code: int, out: str, err: str, *fragments: str) -> None:
+    """Exit 3, the file's problem list naming the store's settings and each fragment."""
+    assert code == BAD_INPUT, (code, out, err)
+    assert "Traceback" not in out + err
+    assert "stores.db.settings: " in err, err
+    for fragment in fragments:
+        assert fragment in err, err
+
+
 def with_database(dsn: str, database: str, *, user: str | None = None, password: str | None = None) -> str:
     parts = urlsplit(dsn)
     host = parts.hostname or "127.0.0.1"
@@ -133,23 +144,24 @@ async def test_postgres_bad_credentials_are_never_shown(pg_dsn: str, tmp_path: P
 
 async def test_postgres_malformed_dsn(tmp_path: Path) -> None:
     code, out, err = await chaos_run(experiment("bad-pg", "postgres", {"dsn": "host=localhost user=x"}), tmp_path)
-    assert_one_line(code, out, err, "postgres settings: dsn: expected postgresql://")
+    assert_bad_setting(code, out, err, "line 8:", "postgres settings: dsn: expected postgresql://")
 
 
 async def test_unknown_and_missing_settings_are_named(tmp_path: Path) -> None:
     code, out, err = await chaos_run(experiment("bad-pg", "postgres", {"pool_sise": 3}), tmp_path)
-    assert_one_line(code, out, err, "dsn: required setting is missing", "pool_sise: unknown setting")
+    assert_bad_setting(code, out, err, "dsn: required setting is missing", "pool_sise: unknown setting")
 
 
 @pytest.mark.postgres
 async def test_postgres_namespace_with_data_is_refused_and_left_alone(pg_dsn: str, tmp_path: Path) -> None:
-    namespace = "bad-pg-run"  # what the runner names it: <experiment>-<run directory name>
+    namespace = "bad-pg-run"  # a run's namespace is its own; a table named in the settings may not be
     earlier = create("postgres", {"dsn": pg_dsn, "keep": True}, namespace)
     await earlier.open()
     await earlier.put("precious", b"data")
     await earlier.close()
     try:
-        code, out, err = await chaos_run(experiment("bad-pg", "postgres", {"dsn": pg_dsn}), tmp_path)
+        settings = {"dsn": pg_dsn, "table": table_name(namespace)}
+        code, out, err = await chaos_run(experiment("bad-pg", "postgres", settings), tmp_path)
         assert_one_line(code, out, err, "already holds data", "reuse: true")
         conn = await asyncpg.connect(pg_dsn)
         try:
@@ -221,7 +233,7 @@ async def test_s3_prefix_with_objects_is_refused_and_left_alone(s3_settings: dic
     await earlier.put("precious", b"data")
     await earlier.close()
     try:
-        code, out, err = await chaos_run(experiment("bad-s3", "s3", s3_settings), tmp_path)
+        code, out, err = await chaos_run(experiment("bad-s3", "s3", {**s3_settings, "prefix": "bad-s3-run"}), tmp_path)
         assert_one_line(code, out, err, "already holds objects under 'bad-s3-run/'")
         peek = create("s3", {**s3_settings, "reuse": True, "keep": True, "conditional_writes": False}, "bad-s3-run")
         await peek.open()
@@ -291,7 +303,8 @@ async def test_http_with_data_under_the_namespace_is_refused(
 ) -> None:
     url, data = kv_service
     data["bad-http-run/precious"] = b"data"
-    code, out, err = await chaos_run(experiment("bad-http", "http", kv_store_settings(url)), tmp_path)
+    settings = {**kv_store_settings(url), "key_prefix": "bad-http-run/"}
+    code, out, err = await chaos_run(experiment("bad-http", "http", settings), tmp_path)
     assert_one_line(code, out, err, "already holds keys under 'bad-http-run/'")
     assert data == {"bad-http-run/precious": b"data"}
 

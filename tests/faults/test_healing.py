@@ -16,7 +16,7 @@ import yaml
 import adapters
 from chaos.experiment import loads
 from chaos.history import pair, read_events
-from chaos.runner import Runner
+from chaos.pipeline import Pipeline
 from chaos.stats import Stats
 from chaos.system import SystemCodeError
 
@@ -47,7 +47,7 @@ def nemesis(path: Path) -> list[dict[str, Any]]:
 
 
 async def test_end_of_run_heals_before_checking(tmp_path: Path) -> None:
-    runner = Runner(loads(experiment(PAUSE_SERVER_0)), tmp_path / "r")
+    runner = Pipeline(loads(experiment(PAUSE_SERVER_0)), tmp_path / "r")
     result = await runner.run()
     history = result.run_dir / "history.jsonl"
     assert runner.faults is not None and runner.faults.healed
@@ -69,7 +69,7 @@ async def test_ctrl_c_heals(tmp_path: Path) -> None:
             sent.append(True)
             os.kill(os.getpid(), signal.SIGINT)
 
-    runner = Runner(loads(experiment(PAUSE_SERVER_0, duration="30s")), tmp_path / "r", on_progress=progress)
+    runner = Pipeline(loads(experiment(PAUSE_SERVER_0, duration="30s")), tmp_path / "r", on_progress=progress)
     result = await runner.run()
     assert sent and result.interrupted and result.exit_code == 130
     assert runner.faults is not None and runner.faults.healed
@@ -80,7 +80,7 @@ async def test_ctrl_c_heals(tmp_path: Path) -> None:
 
 async def test_an_exception_in_the_runner_heals(tmp_path: Path) -> None:
     faults = [{"kind": "pause", "actor": "server-*", "active": {"start": "1ms"}}]
-    runner = Runner(loads(experiment(faults, system="tests.faults.broken:FailingSetup")), tmp_path / "r")
+    runner = Pipeline(loads(experiment(faults, system="tests.faults.broken:FailingSetup")), tmp_path / "r")
     with pytest.raises(SystemCodeError, match="setup failed"):
         await runner.run()
     assert runner.faults is not None and runner.faults.healed
@@ -109,7 +109,7 @@ async def test_an_exception_in_the_runner_closes_proxies(tmp_path: Path, pg_dsn:
     faults = [{"kind": "network", "store": "db", "toxic": "latency", "latency": "1ms"}]
     text = experiment(faults, system="tests.faults.broken:FailingSetup",
                       stores={"db": {"adapter": "pgtest", "settings": {"dsn": pg_dsn}}})
-    runner = Runner(loads(text), tmp_path / "r")
+    runner = Pipeline(loads(text), tmp_path / "r")
     with pytest.raises(SystemCodeError, match="setup failed"):
         await runner.run()
     assert runner.faults is not None and runner.faults.healed
@@ -128,7 +128,7 @@ async def test_network_faults_against_postgres_through_the_runner(tmp_path: Path
     text = experiment(faults, duration="1500ms", concurrency=3,
                       stores={"db": {"adapter": "pgtest", "settings": {"dsn": pg_dsn}}},
                       workload={"keys": 1, "mix": {"read": 2, "write": 1, "cas": 1}, "rate": 100})
-    runner = Runner(loads(text), tmp_path / "r")
+    runner = Pipeline(loads(text), tmp_path / "r")
     result = await runner.run()
     history = result.run_dir / "history.jsonl"
     assert_history_invariants(history)
@@ -151,7 +151,7 @@ async def test_virtual_time_runs_a_two_hour_pause_at_once(tmp_path: Path) -> Non
     faults = [{"kind": "pause", "store": "db", "op": "put", "actor": "server-0", "duration": "2h", "nth": 1}]
     text = experiment(faults, clock="virtual", operations=60, duration="60s",
                       workload={"keys": 1, "mix": {"read": 1, "write": 1}})
-    result = await Runner(loads(text), tmp_path / "r").run()
+    result = await Pipeline(loads(text), tmp_path / "r").run()
     [start, end] = nemesis(result.run_dir / "history.jsonl")
     assert end["value"]["reason"] == "elapsed"
     assert end["value"]["clock"] - start["value"]["clock"] == 7200.0
@@ -168,7 +168,7 @@ async def test_network_faults_with_the_postgres_adapter(tmp_path: Path, pg_dsn: 
     text = experiment(faults, operations=200, duration="60s", concurrency=4,
                       stores={"db": {"adapter": "postgres", "settings": {"dsn": pg_dsn}}},
                       workload={"keys": 1, "mix": {"read": 2, "write": 1, "cas": 1}})
-    runner = Runner(loads(text), tmp_path / "r")
+    runner = Pipeline(loads(text), tmp_path / "r")
     result = await runner.run()
     history = result.run_dir / "history.jsonl"
     assert_history_invariants(history)

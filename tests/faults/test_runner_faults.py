@@ -19,7 +19,7 @@ from adapters.memory import MemoryStore
 from chaos.experiment import load, loads
 from chaos.faults import FaultyStore
 from chaos.history import pair, read_events
-from chaos.runner import Runner
+from chaos.pipeline import Pipeline
 
 from ..test_runner import assert_history_invariants
 from .broken import Recorder
@@ -53,7 +53,7 @@ def experiment(
 
 
 async def run(text: str, out: Path, **kwargs: Any) -> Any:
-    runner = Runner(loads(text), out, **kwargs)
+    runner = Pipeline(loads(text), out, **kwargs)
     return runner, await runner.run()
 
 
@@ -195,7 +195,7 @@ async def test_no_faults_no_wrapping_and_untargeted_stores_stay_bare(tmp_path: P
 
 async def test_register_experiment_with_error_after_faults_is_valid(tmp_path: Path) -> None:
     loaded = load(ROOT / "experiments" / "register-faults-memory.yaml")
-    result = await Runner(loaded, tmp_path / "r").run()
+    result = await Pipeline(loaded, tmp_path / "r").run()
     ops = pair(read_events(result.run_dir / "history.jsonl"))
     assert sum(op.status == "info" for op in ops) > 0, "the faults made some operations indeterminate"
     assert result.stats.faults > 0

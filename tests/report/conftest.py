@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from chaos.experiment import loads
-from chaos.runner import Runner, RunResult
+from chaos.pipeline import Pipeline
+from chaos.result import Result
 
 from .browser import CHROMIUM, CHROMIUM_FLAGS
 
@@ -76,16 +77,16 @@ def stale_experiment_text(
     )
 
 
-def run_text(text: str, out: Path, **runner_args: Any) -> RunResult:
+def run_text(text: str, out: Path, **runner_args: Any) -> Result:
     """Run an experiment given as YAML text, for real, into ``out``. On a thread of its own:
     Playwright's sync API keeps an event loop running on the test's thread."""
-    runner = Runner(loads(text, "test"), out, **runner_args)
+    runner = Pipeline(loads(text, "test"), out, **runner_args)
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, runner.run()).result()
 
 
 @pytest.fixture(scope="session")
-def violation_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+def violation_run(tmp_path_factory: pytest.TempPathFactory) -> Result:
     """A 400-operation run of the broken register: invalid, with report.html and junit.xml."""
     result = run_text(stale_experiment_text(), tmp_path_factory.mktemp("violation") / "run")
     assert result.verdict == "invalid", "the broken system must produce a violation"
@@ -93,7 +94,7 @@ def violation_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
 
 
 @pytest.fixture(scope="session")
-def big_violation_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+def big_violation_run(tmp_path_factory: pytest.TempPathFactory) -> Result:
     """A 100,000-operation run of the broken register (8 workers, 4 keys)."""
     text = stale_experiment_text(
         name="stale-read-100k", operations=100_000, concurrency=8, keys=4, stale=6000, gap=30, seed=7

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from chaos.report import ReportMeta, write_report
-from chaos.runner import RunResult
+from chaos.result import Result
 
 from .conftest import Page, run_text
 
@@ -40,13 +40,13 @@ def _dataset(page: Page) -> dict[str, Any]:
     return page.page.evaluate("Object.assign({}, document.getElementById('timeline').dataset)")
 
 
-def _failed_ids(result: RunResult) -> list[int]:
+def _failed_ids(result: Result) -> list[int]:
     ce = next(c.counterexample for c in result.checks if c.counterexample is not None)
     return list(ce.failed)
 
 
 def test_violation_report_renders_timeline_and_counterexample(
-    page: Page, violation_run: RunResult, tmp_path: Path
+    page: Page, violation_run: Result, tmp_path: Path
 ) -> None:
     page.open(violation_run.run_dir / "report.html")
     failed = _failed_ids(violation_run)
@@ -93,7 +93,7 @@ def test_violation_report_renders_timeline_and_counterexample(
     assert page.errors == [] and page.dialogs == []
 
 
-def test_hundred_thousand_operation_report_opens(page: Page, big_violation_run: RunResult, tmp_path: Path) -> None:
+def test_hundred_thousand_operation_report_opens(page: Page, big_violation_run: Result, tmp_path: Path) -> None:
     report = big_violation_run.run_dir / "report.html"
     page.open(report)
     data = _dataset(page)

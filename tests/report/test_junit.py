@@ -11,7 +11,7 @@ import xmlschema
 from junitparser import Error, Failure, JUnitXml
 
 from chaos.junit import error_xml, junit_xml, write_junit
-from chaos.runner import RunResult
+from chaos.result import Result
 from chaos.secrets import Secrets
 
 from .conftest import ROOT, run_text, stale_experiment_text
@@ -26,7 +26,7 @@ def _suite(path: Path):  # type: ignore[no-untyped-def]
     return suites[0]
 
 
-def test_violation_is_a_failure_carrying_the_counterexample(violation_run: RunResult) -> None:
+def test_violation_is_a_failure_carrying_the_counterexample(violation_run: Result) -> None:
     suite = _suite(violation_run.run_dir / "junit.xml")
     assert suite.name == "stale-read-memory"
     assert (suite.tests, suite.failures, suite.errors) == (1, 1, 0)
@@ -87,7 +87,7 @@ def test_an_error_document_validates_and_masks_secrets(tmp_path: Path) -> None:
     assert "\\x00" in error.message  # a control character XML cannot carry, shown as text
 
 
-def test_the_replay_command_given_is_the_one_shown(violation_run: RunResult, tmp_path: Path) -> None:
+def test_the_replay_command_given_is_the_one_shown(violation_run: Result, tmp_path: Path) -> None:
     path = write_junit(tmp_path / "j.xml", junit_xml(violation_run, replay="chaos run x.yaml --seed 3"))
     suite = _suite(path)
     assert {p.name: p.value for p in suite.properties()}["replay"] == "chaos run x.yaml --seed 3"

@@ -30,13 +30,13 @@ from adapters import AdapterError
 
 from ...clock import timeout
 from ...encoding import loads
-from ...system import Env
+from ...system import Env, OperationUnknown
 from .working import WorkingProfile, image_created_at
 
 HOUR = 3600.0
 
 
-class Killed(Exception):
+class Killed(OperationUnknown):
     """A request ran longer than the server allows and was killed (the outcome is unknown)."""
 
 

@@ -7,11 +7,11 @@ from typing import Any
 
 from adapters import DefiniteError
 
-from ...system import Env
+from ...system import Env, OperationUnknown
 from .explain import explain
 
 
-class PartialWrite(Exception):
+class PartialWrite(OperationUnknown):
     """A later step of a write failed after an earlier step took effect: the outcome is
     unknown to the client (the history records ``info``), whatever the store said."""
 

@@ -19,14 +19,15 @@ import itertools
 import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..checker import CheckResult, check
 from ..experiment import Experiment
 from ..history import pair
-from ..system import bind_roles, default_request, resolve
-from .driver import Budget, Driver, Execution, Plan, PlannedOp
+from ..stats import Stats
+from ..system import SystemCodeError, bind_roles, default_request, resolve
+from .driver import Budget, Driver, Interleaving, Plan, PlannedOp
 from .strategies import PCT, Decision, DepthFirst, RandomWalk, Recording, Replay
 
 
@@ -34,7 +35,7 @@ from .strategies import PCT, Decision, DepthFirst, RandomWalk, Recording, Replay
 class Found:
     """A failing execution and what the checker said of it."""
 
-    execution: Execution
+    execution: Interleaving
     decisions: list[Decision]
     result: CheckResult
 
@@ -51,10 +52,22 @@ class Exploration:
     exhausted: bool = False
     """True when the whole bounded space was covered (exhaustive only)."""
     stopped: str = ""
-    """Why it stopped before covering everything (time limit, execution budget)."""
+    """Why it stopped before covering everything (time limit, execution budget, step limit,
+    interrupted)."""
     found: Found | None = None
     shrunk: Found | None = None
     shrink_steps: int = 0
+    truncated: int = 0
+    """Executions cut short by ``max_steps``: what they would have done next was not explored."""
+    plans_by_size: dict[int, int] = field(default_factory=dict)
+    """Operation count -> plans whose every interleaving was searched (exhaustive) or sampled."""
+    complete_up_to: int = 0
+    """Every plan of at most this many operations was searched completely (exhaustive)."""
+    failure: tuple[Interleaving, SystemCodeError] | None = None
+    """An execution stopped by a bug in the system's own code, and the bug."""
+    interrupted: bool = False
+    trace: list[str] = field(default_factory=list)
+    """The shrunk failing execution as numbered lines (what the summary and junit show)."""
 
     def rate(self) -> tuple[float, float]:
         elapsed = self.elapsed or 1e-9
@@ -73,6 +86,9 @@ class Exploration:
             "states_per_second": round(states_per_s, 1),
             "exhausted": self.exhausted,
             "stopped": self.stopped,
+            "truncated_executions": self.truncated,
+            "plans_by_operations": {str(k): v for k, v in sorted(self.plans_by_size.items())},
+            "complete_up_to_operations": self.complete_up_to,
             "violation": None
             if best is None
             else {
@@ -102,6 +118,11 @@ class Explorer:
         self.kinds = self.spec.operations or [f for f, w in mix.items() if w > 0]
         self.keys = experiment.workload.key_names()
         self.budget = Budget(self.spec.crashes, tuple(self.spec.pauses), self.spec.max_pauses)
+        self.stats = Stats()
+        """Outcomes of every operation of every execution, by name (the run's outcome table)."""
+        self.unexpected: dict[str, int] = {}
+        self.should_stop: Callable[[], bool] = lambda: False
+        """Polled between executions: true once the exploration was interrupted."""
 
     # ---------------------------------------------------------------- single executions
 
@@ -111,17 +132,21 @@ class Explorer:
         chooser: Recording,
         visit: Callable[[Driver], bool] | None = None,
         budget: Budget | None = None,
-    ) -> Execution:
+    ) -> Interleaving:
         driver = Driver(
             self.system, self.roles, self.store_names, self.options, plan, chooser, budget or self.budget,
-            max_steps=self.spec.max_steps, visit=visit,
+            max_steps=self.spec.max_steps, visit=visit, stats=self.stats,
+            unexpected_errors=self.experiment.system.unexpected_errors,
         )
-        return driver.run()
+        execution = driver.run()
+        for name, count in driver.unexpected.items():
+            self.unexpected[name] = self.unexpected.get(name, 0) + count
+        return execution
 
-    def judge(self, execution: Execution) -> CheckResult:
+    def judge(self, execution: Interleaving) -> CheckResult:
         return check(pair(execution.events), self.model)
 
-    def replay(self, plan: Plan, decisions: list[Decision]) -> tuple[Execution, list[Decision]]:
+    def replay(self, plan: Plan, decisions: list[Decision]) -> tuple[Interleaving, list[Decision]]:
         chooser = Replay(decisions)
         execution = self.execute(plan, chooser)
         return execution, chooser.decisions
@@ -183,9 +208,28 @@ class Explorer:
                 self._sample(report, deadline, progress)
         finally:
             report.elapsed = time.perf_counter() - start
+        if report.exhausted and report.truncated:
+            report.exhausted = False
+            report.stopped = (f"{report.truncated} execution(s) reached max_steps ({self.spec.max_steps}) "
+                              "before they ended")
         return report
 
+    def _failed(self, report: Exploration, execution: Interleaving) -> bool:
+        """Record an execution stopped by a bug in the system (the exploration stops too), or
+        one cut short by ``max_steps``."""
+        if execution.failure is not None:
+            report.failure = (execution, execution.failure)
+            report.stopped = "a bug in the system's own code"
+            return True
+        if not execution.complete and not execution.pruned:
+            report.truncated += 1
+        return False
+
     def _stop(self, report: Exploration, deadline: float) -> bool:
+        if self.should_stop():
+            report.interrupted = True
+            report.stopped = "interrupted"
+            return True
         if time.perf_counter() > deadline:
             report.stopped = f"time limit of {self.spec.time_limit:g}s reached"
             return True
@@ -222,6 +266,8 @@ class Explorer:
                 execution = self.execute(plan, chooser, visit, budget)
                 report.executions += 1
                 executions += 1
+                if self._failed(report, execution):
+                    return None
                 if not execution.pruned:
                     result = self.judge(execution)
                     if result.verdict == "invalid":
@@ -232,7 +278,10 @@ class Explorer:
             report.states += len(seen)
 
     def _exhaustive(self, report: Exploration, deadline: float, progress: Callable | None) -> None:
+        size = 0
         for plan in self.exhaustive_plans():
+            if plan.operations != size:
+                report.complete_up_to, size = size, plan.operations
             report.plans += 1
             found = self.search_plan(plan, report, deadline)
             if found is not None:
@@ -240,8 +289,10 @@ class Explorer:
                 return
             if report.stopped:
                 return
+            report.plans_by_size[size] = report.plans_by_size.get(size, 0) + 1
             if progress is not None:
                 progress(report)
+        report.complete_up_to = size
         report.exhausted = True
 
     def _sample(self, report: Exploration, deadline: float, progress: Callable | None) -> None:
@@ -261,6 +312,9 @@ class Explorer:
             execution = self.execute(plan, chooser, visit)
             report.executions += 1
             report.plans += 1
+            if self._failed(report, execution):
+                break
+            report.plans_by_size[plan.operations] = report.plans_by_size.get(plan.operations, 0) + 1
             result = self.judge(execution)
             if result.verdict == "invalid":
                 report.found = Found(execution, chooser.decisions, result)
@@ -284,7 +338,7 @@ def _canonical_assignments(count: int, servers: int) -> Iterator[tuple[int, ...]
             yield assignment
 
 
-def _next_prefix(execution: Execution) -> list[int] | None:
+def _next_prefix(execution: Interleaving) -> list[int] | None:
     """The next path of the depth-first search: bump the deepest choice that has a sibling."""
     choices, branching = execution.choices, execution.branching
     for depth in range(len(choices) - 1, -1, -1):

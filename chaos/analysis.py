@@ -1,0 +1,61 @@
+"""The check stage: an Execution record and its history in, a Result out.
+
+Every check of the experiment runs on the history as it lies on disk (so a stored run is
+re-checked the same way), the verdicts are merged, the health checks say whether the run could
+have found anything, and the exit code follows from the verdict and ``expect``. An exploration
+that found nothing is ``valid`` only when it covered its whole bounded space.
+"""
+
+from __future__ import annotations
+
+from .checker import CheckResult, check
+from .errors import ExitCode, verdict_exit_code
+from .execution import Execution
+from .experiment import CheckSpec, LoadedExperiment
+from .health import warnings
+from .history import Operation, load_operations
+from .result import Result, merge_verdicts
+from .system import resolve
+
+
+def run_check(operations: list[Operation], spec: CheckSpec) -> CheckResult:
+    """One check of the history. A signal while it searches is an answer, not a crash: the
+    verdict is ``unknown (interrupted)``, and the run goes on to write what it has."""
+    try:
+        return check(operations, spec.model, time_limit=spec.time_limit, memory_limit=spec.memory_limit)
+    except KeyboardInterrupt:
+        return CheckResult(verdict="unknown", model=spec.model, reason="interrupted while checking",
+                           operations=len(operations))
+
+
+def analyse(execution: Execution, loaded: LoadedExperiment, *, strict: bool = False) -> Result:
+    """Check ``execution``'s history with the experiment's checks and decide the outcome."""
+    experiment = loaded.experiment
+    strict = strict or experiment.strict
+    operations = load_operations(execution.history)
+    exploration = execution.exploration
+    reason = ""
+    if exploration is not None and not operations:
+        checks: list[CheckResult] = []  # nothing failed: the coverage decides
+        if execution.ended == "explored" or exploration.strategy != "exhaustive":
+            verdict = "valid"
+        else:
+            verdict = "unknown"
+            reason = f"the exploration stopped before covering its space: {exploration.stopped or 'limit reached'}"
+    else:
+        checks = [run_check(operations, spec) for spec in experiment.checks]
+        verdict = merge_verdicts([c.verdict for c in checks])
+    found = warnings(execution, checks)
+    code = verdict_exit_code(verdict, experiment.expect, interrupted=execution.interrupted)
+    if strict and found and code == ExitCode.MATCHED:
+        code = ExitCode.UNKNOWN
+    explanation: list[str] = []
+    if verdict == "invalid":
+        explain = getattr(resolve(experiment.system.name), "explain", None)
+        if explain is not None:
+            explanation = [line for c in checks for line in explain(c, operations)]
+    return Result(execution=execution, checks=checks, verdict=verdict, exit_code=code, reason=reason,
+                  warnings=found, strict=strict, explanation=explanation)
+
+
+__all__ = ["analyse", "run_check"]

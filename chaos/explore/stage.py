@@ -1,0 +1,109 @@
+"""The explore stage of the pipeline: an exploration (or a replay) in, an Execution record out.
+
+Like the runner, it writes the run directory's history (here: the shrunk failing execution's,
+or none when nothing failed), plus ``replay.json`` and ``trace.txt`` for a violation, and hands
+on an :class:`~chaos.execution.Execution`; checking, verdicts and artifacts come after it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .. import encoding
+from ..execution import Ended, Execution
+from ..experiment import LoadedExperiment
+from ..rundir import RunDir
+from ..stats import Stats
+from .explorer import Exploration, Explorer
+from .replay import load_replay, replay, replay_document, trace_lines, write_history
+from .shrink import shrink
+
+
+def explore(
+    loaded: LoadedExperiment,
+    rundir: RunDir,
+    seed: int,
+    *,
+    should_stop: Callable[[], bool] = lambda: False,
+    progress: Callable[[Exploration], None] | None = None,
+) -> Execution:
+    """Explore ``loaded`` (``mode: explore``), shrink what it finds, write the history, the
+    replay file and the trace. A bug in the system's own code stops it: the failing
+    execution's history is written, then the :class:`~chaos.system.SystemCodeError` raised."""
+    experiment = loaded.experiment
+    started = time.monotonic()
+    explorer = Explorer(experiment, seed)
+    explorer.should_stop = should_stop
+    explorer.stats.start()
+    exploration = explorer.explore(progress)
+    if exploration.failure is not None:
+        execution, bug = exploration.failure
+        write_history(rundir.history, execution.events)
+        raise bug
+    best = exploration.found
+    if best is not None and experiment.explore.shrink and not exploration.interrupted:
+        best, exploration.shrink_steps = shrink(explorer, best)
+        exploration.shrunk = best
+    explorer.stats.finish()
+    write_history(rundir.history, best.execution.events if best is not None else [])
+    if best is not None:
+        exploration.trace = trace_lines(best.execution)
+        document = replay_document(loaded.raw_text, seed, best)
+        (rundir.path / "replay.json").write_bytes(encoding.dumps(document, indent=2))
+        (rundir.path / "trace.txt").write_text("\n".join(exploration.trace) + "\n", encoding="utf-8")
+    ended: Ended
+    if exploration.interrupted:
+        ended = "interrupted"
+    elif best is not None:
+        ended = "violation"
+    else:
+        ended = "explored" if exploration.exhausted else "limit"
+    return Execution(
+        experiment=experiment,
+        mode="explore",
+        seed=seed,
+        run_dir=rundir.path,
+        stats=explorer.stats,
+        ended=ended,
+        wall_seconds=time.monotonic() - started,
+        unexpected_errors=dict(sorted(explorer.unexpected.items())),
+        deterministic=True,
+        exploration=exploration,
+    )
+
+
+def replay_execution(path: Path, out: Path | None) -> tuple[LoadedExperiment, Execution]:
+    """Re-execute a replay file exactly into a new run directory (raises
+    :class:`~chaos.explore.strategies.ReplayDiverged` when it does not fit)."""
+    loaded, plan, decisions, seed = load_replay(path)
+    started = time.monotonic()
+    execution = replay(loaded, plan, decisions, seed)
+    rundir = RunDir.create(out, f"{loaded.experiment.name}-replay")
+    rundir.write_experiment(loaded.raw_text, seed)
+    write_history(rundir.history, execution.events)
+    lines = trace_lines(execution)
+    (rundir.path / "trace.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if Path(path).resolve() != (rundir.path / "replay.json").resolve():
+        (rundir.path / "replay.json").write_bytes(Path(path).read_bytes())  # what ran, beside what it wrote
+    stats = Stats()
+    for event in execution.events:
+        if event["process"] != "nemesis" and event["type"] != "invoke":
+            stats.record(event["f"], event["type"], 0)
+    exploration = Exploration("replay", executions=1, plans=1, trace=lines)
+    record = Execution(
+        experiment=loaded.experiment,
+        mode="explore",
+        seed=seed,
+        run_dir=rundir.path,
+        stats=stats,
+        ended="explored",
+        wall_seconds=time.monotonic() - started,
+        deterministic=True,
+        exploration=exploration,
+    )
+    return loaded, record
+
+
+__all__ = ["explore", "replay_execution"]

@@ -1,0 +1,95 @@
+"""SIGINT and SIGTERM, at any moment of a command: an orderly stop, never a lost history.
+
+One handler serves both signals and every phase:
+
+* while operations run on the event loop, it asks the pipeline to stop (thread-safely, so a
+  loop blocked in ``select`` wakes up): in-flight operations are recorded as ``info``, faults
+  are healed, and the history is checked and written up;
+* outside the loop (start-up, checking, writing) it raises ``KeyboardInterrupt``, which the
+  checker turns into ``unknown (interrupted)`` and the command into exit 130; while a small
+  file is being written the signal is held until the file is whole;
+* the second signal skips what is left of the clean-up; the third exits at once, with exit
+  code 130: the history's lines are whole, because each flush writes whole lines.
+
+SIGTERM is what CI runners and ``timeout`` send, so it means the same as Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .errors import ExitCode
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Signals:
+    """The process's handling of SIGINT and SIGTERM while a command runs."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        """Signals received so far."""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._callback: Callable[[], None] | None = None
+        self._held = 0
+        self._pending = False
+
+    def handle(self, signum: int, frame: Any) -> None:
+        self.count += 1
+        if self.count >= 3:
+            os._exit(int(ExitCode.INTERRUPTED))
+        loop, callback = self._loop, self._callback
+        if loop is not None and callback is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(callback)
+            return
+        if self._held:
+            self._pending = True
+            return
+        raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[Signals]:
+        """Handle both signals with :meth:`handle` (main thread only; elsewhere Python lets
+        no thread but the main one set handlers, and this does nothing)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = {sig: signal.getsignal(sig) for sig in SIGNALS}
+        for sig in SIGNALS:
+            signal.signal(sig, self.handle)
+        try:
+            yield self
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old if old is not None else signal.SIG_DFL)
+
+    @contextlib.contextmanager
+    def on_loop(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> Iterator[None]:
+        """While the block runs, a signal calls ``callback`` on ``loop`` instead of raising."""
+        self._loop, self._callback = loop, callback
+        try:
+            yield
+        finally:
+            self._loop, self._callback = None, None
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold signals while the block runs (a file is being written); one that came
+        meanwhile is raised as ``KeyboardInterrupt`` at the end."""
+        self._held += 1
+        try:
+            yield
+        finally:
+            self._held -= 1
+        if self._pending and not self._held:
+            self._pending = False
+            raise KeyboardInterrupt
+
+
+__all__ = ["SIGNALS", "Signals"]
