@@ -238,6 +238,12 @@ class S3Store(Retrying):
             )
             await self._check_bucket()
             page = await self._request("list_objects_v2", Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1)
+            if page.get("Name") != self.bucket:  # any server answers 200; only S3 names the bucket listed
+                raise ConnectError(
+                    f"{self._where()}: the server does not answer as S3 does (its listing of bucket "
+                    f"{self.bucket!r} is not a ListBucketResult): is endpoint_url an S3 endpoint?",
+                    store=self.kind,
+                )
             if page.get("KeyCount", len(page.get("Contents", []))) and not s.reuse:
                 raise NamespaceNotEmpty(
                     f"{self._where()}: bucket {self.bucket!r} already holds objects under {self.prefix!r} "

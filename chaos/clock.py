@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
+import itertools
 import time
-from collections.abc import AsyncIterator, Sized
+from collections.abc import AsyncIterator, Callable, Sized
 from typing import Protocol, runtime_checkable
 
 
@@ -90,6 +91,16 @@ class VirtualClock:
 
     def peek(self) -> float:
         return self._now
+
+    def stamps(self) -> Callable[[], int]:
+        """History times for a run on this clock: virtual nanoseconds plus a count of events
+        so far, strictly increasing and the same for the same run on any machine."""
+        ticks = itertools.count().__next__
+
+        def stamp() -> int:
+            return int(self._now * 1e9) + ticks()
+
+        return stamp
 
     async def sleep(self, seconds: float) -> None:
         if seconds <= 0:

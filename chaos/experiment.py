@@ -132,6 +132,11 @@ class ExploreSpec(Strict):
     executions: int = Field(200_000, ge=1)
     """Budget of executions (random and pct stop at the first violation or here)."""
     max_steps: int = Field(400, ge=10)
+    """Steps one execution may take; an execution cut short leaves the exploration unknown."""
+    actor_steps: int = Field(8, ge=0, le=1000)
+    """Steps (store calls, clock reads) a background actor may take without sleeping on the
+    clock before it is parked for the rest of the execution: an actor looping on store calls
+    interleaves with the servers, and executions still end."""
     time_limit: Duration = Field(120.0, gt=0)
     depth: int = Field(3, ge=0, le=20)
     """PCT: number of priority change points."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -125,7 +125,7 @@ class HistoryWriter:
     disk. The index counter lives here so indices strictly increase in file order.
     """
 
-    __slots__ = ("_file", "_start", "buffer", "encode_into", "next_index", "path")
+    __slots__ = ("_file", "_start", "buffer", "encode_into", "next_index", "now", "path")
 
     def __init__(self, path: Path, start_ns: int | None = None) -> None:
         self.path = path
@@ -136,14 +136,21 @@ class HistoryWriter:
         self.encode_into = ENCODER.encode_into
         self.next_index = itertools.count().__next__
         """The index of the next event."""
+        self.now: Callable[[], int] = self._wall
+        """The ``time`` of the next event: wall nanoseconds since the run started, or what
+        :meth:`use_clock` set (virtual time)."""
 
     @property
     def start_ns(self) -> int:
         return self._start
 
-    def now(self) -> int:
-        """Nanoseconds since the run started: the ``time`` of the next event."""
+    def _wall(self) -> int:
         return time.monotonic_ns() - self._start
+
+    def use_clock(self, now: Callable[[], int]) -> None:
+        """Stamp events with ``now()`` instead of wall time (virtual time: a run whose seed
+        fixes every event, times included)."""
+        self.now = now
 
     def add(self, event: Event | dict[str, Any]) -> None:
         """Encode ``event`` as the next line."""
@@ -171,7 +178,7 @@ class HistoryWriter:
         """Stamp ``event`` with its index (and time, unless it has one) and write it."""
         event["index"] = self.next_index()
         if "time" not in event:
-            event["time"] = time.monotonic_ns() - self._start
+            event["time"] = self.now()
         self.add(event)
         return event
 

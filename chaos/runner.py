@@ -24,7 +24,7 @@ from adapters import AdapterError, ConfigError, DefiniteError, Store, create
 
 from . import history as history_mod
 from .calls import MeteredStore, current_actor
-from .clock import make_clock
+from .clock import VirtualClock, make_clock
 from .errors import BadInput, Unreachable
 from .execution import Ended, Execution, FaultUsage, StoreUsage
 from .experiment import LoadedExperiment
@@ -104,6 +104,8 @@ class Runner:
         servers: list[Server] = []
         writer = history_mod.HistoryWriter(self.rundir.history)
         self.clock = make_clock(experiment.clock, experiment.time_scale, writer.start_ns)
+        if isinstance(self.clock, VirtualClock):
+            writer.use_clock(self.clock.stamps())
         self.faults = self._fault_layer(writer) if experiment.faults else None
         self._task = asyncio.current_task()
         try:
@@ -155,6 +157,20 @@ class Runner:
             faults=[FaultUsage(*usage) for usage in self.faults.usage()] if self.faults is not None else [],
             stores=[StoreUsage(m.name, m.kind, m.calls, m.errors) for m in self._meters],
             unexpected_errors=dict(sorted(self._unexpected.items())),
+            deterministic=self._deterministic(ended),
+        )
+
+    def _deterministic(self, ended: Ended) -> bool:
+        """Whether this seed gives this history again, byte for byte: in-memory stores on
+        virtual time (one thread, a FIFO event loop, no wall time in the history), ended by
+        its operation count rather than by wall time, with no wall-clock pacing."""
+        experiment = self.experiment
+        return (
+            experiment.clock == "virtual"
+            and ended == "operations"
+            and experiment.workload.rate is None
+            and experiment.workload.operation_timeout is None
+            and all(spec.adapter == "memory" for spec in experiment.stores.values())
         )
 
     def interrupt(self) -> None:
@@ -362,8 +378,7 @@ class Runner:
         append = writer.append  # for the rare paths
         buffer, encode_into, next_index = writer.buffer, writer.encode_into, writer.next_index
         as_text = writer.add_as_text
-        clock = time.monotonic_ns
-        start = writer.start_ns
+        clock, start = (time.monotonic_ns, writer.start_ns) if self.experiment.clock != "virtual" else (writer.now, 0)
         record = self.stats.record
         latencies, outcomes = self.stats.latencies, self.stats.outcomes
         # Unshared servers are called directly: one Python call less per operation.

@@ -66,7 +66,8 @@ def print_result(console: Console, result: Result) -> None:
             console.print(f"  {name}: {result.run_dir / name}", highlight=False, markup=False)
     if result.report_error:
         console.print(f"[yellow]report.html not written:[/] {escape(result.report_error)}", highlight=False)
-    if not result.matched or result.verdict == "invalid":
+    replayable = result.mode == "run" or (result.run_dir / "replay.json").is_file()
+    if replayable and (not result.matched or result.verdict == "invalid"):
         console.print(f"replay: {result.replay}", highlight=False, markup=False)
         if result.mode == "run":
             console.print(f"  ({result.seed_note})", highlight=False, markup=False)

@@ -1,9 +1,17 @@
 """Workloads: the seeded stream of requests each worker issues.
 
 Each worker draws from its own generator, seeded from the run's seed and the worker's index,
-so the same seed gives every worker the same sequence of requests whatever the timing.
-Written values are unique across the run (worker ``w`` of ``c`` writes ``w + 1``,
+so the same seed gives every worker the same sequence of operations and keys whatever the
+timing. Written values are unique across the run (worker ``w`` of ``c`` writes ``w + 1``,
 ``w + 1 + c``, ...), which keeps checking cheap and counterexamples readable.
+
+Except where a plain register workload has ``cas`` in its mix: a cas must expect the value the
+register holds, or it tests nothing, and with unique values under contention it almost never
+does (expecting the last value the worker wrote itself swapped 27 of 529 times on memory and
+once in 1,152 on S3). There, as in Jepsen's register tests, values come from a small space
+(:data:`CAS_VALUES`), and a cas expects either the value last issued to its key by any worker
+(what the register holds if the operations land in the order they were issued) or a random
+one, half the time each: both swaps and refusals are tested.
 """
 
 from __future__ import annotations
@@ -18,6 +26,9 @@ from .system import default_request
 
 RequestFn = Callable[[str, Any, int, Any], Any]
 
+CAS_VALUES = 5
+"""Values 0-4, Jepsen's: few enough that expectations match, enough that a stale read shows."""
+
 
 class Stream:
     """The requests of one worker: ``next()`` gives ``(f, key, value)``.
@@ -27,10 +38,18 @@ class Stream:
 
     CHUNK = 512
 
-    __slots__ = ("_choices", "_cum", "_expected", "_fs", "_i", "_keys", "_ks", "_n", "_plain", "_request", "_rng",
-                 "_step")
+    __slots__ = ("_choices", "_cum", "_expected", "_fs", "_i", "_issued", "_keys", "_ks", "_n", "_plain", "_request",
+                 "_rng", "_small", "_step")
 
-    def __init__(self, spec: WorkloadSpec, seed: int, worker: int, workers: int, request: RequestFn) -> None:
+    def __init__(
+        self,
+        spec: WorkloadSpec,
+        seed: int,
+        worker: int,
+        workers: int,
+        request: RequestFn,
+        issued: dict[str, Any] | None = None,
+    ) -> None:
         self._rng = random.Random(f"{seed}/{worker}")
         self._keys = spec.key_names()
         self._choices = list(spec.mix)
@@ -40,7 +59,12 @@ class Stream:
         self._request = request
         self._plain = request is default_request
         self._expected: dict[str, Any] = {}
-        """Key -> the last value this worker wrote there: what its next cas expects."""
+        """Key -> the last value this worker wrote there (what a system's own ``request`` hook
+        is told a cas expects)."""
+        self._small = self._plain and "cas" in spec.mix and spec.mix["cas"] > 0
+        """Plain register values from :data:`CAS_VALUES`, so that cas can swap."""
+        self._issued: dict[str, Any] = {} if issued is None else issued
+        """Key -> the value last issued there by any worker (shared by every stream)."""
         self._fs: list[str] = []
         self._ks: list[str] = []
         self._i = 0
@@ -63,6 +87,8 @@ class Stream:
             return f, key, None
         n = self._n
         self._n = n + self._step
+        if self._small and (f == "write" or f == "cas"):
+            return f, key, self._small_value(f, key)
         if f == "write":
             value: Any = n if self._plain else self._request(f, key, n, None)
             self._expected[key] = n
@@ -73,7 +99,20 @@ class Stream:
         return f, key, value
 
 
+    def _small_value(self, f: str, key: str) -> Any:
+        rng = self._rng
+        new = rng.randrange(CAS_VALUES)
+        if f == "write":
+            value: Any = new
+        else:
+            issued = self._issued.get(key)
+            value = [issued if issued is not None and rng.random() < 0.5 else rng.randrange(CAS_VALUES), new]
+        self._issued[key] = new
+        return value
+
+
 def streams(spec: WorkloadSpec, seed: int, workers: int, system: type) -> list[Stream]:
     """One stream per worker; the system's ``request`` hook shapes values when it has one."""
     request: RequestFn = getattr(system, "request", None) or default_request
-    return [Stream(spec, seed, w, workers, request) for w in range(workers)]
+    issued: dict[str, Any] = {}
+    return [Stream(spec, seed, w, workers, request, issued) for w in range(workers)]

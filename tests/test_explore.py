@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
-from chaos.experiment import load
+from chaos.experiment import load, loads
 from chaos.explore import Explorer, trace_lines
 from chaos.pipeline import Pipeline
 
@@ -171,3 +172,27 @@ def test_pytest_plugin_runs_explore_experiments(tmp_path: Path) -> None:
     result = run_file(EXPLORE / "profile-naive-1.yaml", out=tmp_path / "run")
     assert result.exit_code == 0 and result.verdict == "invalid"
     assert result.checks and result.checks[0].verdict == "invalid"
+
+
+def test_an_actor_that_only_calls_stores_steps_between_the_servers(tmp_path: Path) -> None:
+    """No pause, no clock: the evictor loops on store calls, and still interleaves with the
+    servers (parked after explore.actor_steps awake steps, so every execution ends)."""
+    text = """
+        name: evicting-cache
+        mode: explore
+        stores: {db: {adapter: memory}, cache: {adapter: memory}}
+        system: {name: "tests.systems:CacheFirstRegister", servers: 2}
+        workload: {keys: 1, mix: {read: 1, write: 1}}
+        checks: [{model: register}]
+        explore: {max_operations: 3, crashes: 0}
+        expect: invalid
+    """
+    result = Pipeline(loads(textwrap.dedent(text)), tmp_path / "r").run_sync()
+    assert result.verdict == "invalid" and result.exit_code == 0
+    best = result.exploration.shrunk
+    assert best is not None and best.execution.plan.operations == 3
+    actors = [s.actor for s in best.execution.steps]
+    assert "evictor" in actors
+    reads = [i for i, s in enumerate(best.execution.steps) if s.actor != "evictor" and "cache.get" in s.what]
+    evicted = [i for i, s in enumerate(best.execution.steps) if s.actor == "evictor" and "cache.delete" in s.what]
+    assert evicted and reads[0] < evicted[0] < reads[-1], "the eviction falls between the two reads"

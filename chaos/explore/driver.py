@@ -219,6 +219,8 @@ class Actor:
     log: list[Any] = field(default_factory=list)
     """What the actor observed in its current operation (its local state is a function of it)."""
     op_index: int = 0
+    awake_steps: int = 0
+    """Steps a background actor took since it last slept on the clock (see ``actor_steps``)."""
 
 
 @dataclass(slots=True)
@@ -299,8 +301,13 @@ class Driver:
         visit: Callable[[Driver], bool] | None = None,
         stats: Stats | None = None,
         unexpected_errors: str = "stop",
+        actor_steps: int = 8,
     ) -> None:
         self.plan = plan
+        self.actor_steps = actor_steps
+        """Steps a background actor may take without sleeping on the clock; then it is parked
+        until the execution ends. An actor that loops on store calls (an evictor) steps
+        between the servers' steps like any actor, but cannot make an execution endless."""
         self.stats = stats
         """Outcomes of every operation executed (over all executions that share it)."""
         self.record_unexpected = unexpected_errors == "info"
@@ -452,6 +459,7 @@ class Driver:
                     return
                 if isinstance(request, Sleep):
                     actor.state, actor.pending, actor.wake = SLEEPING, request, self.now + request.seconds
+                    actor.awake_steps = 0
                     return
                 if isinstance(request, PushDeadline):
                     token = object()
@@ -474,6 +482,8 @@ class Driver:
         for index, actor in enumerate(self.actors):
             if actor.state != READY:
                 continue
+            if actor.server is None and actor.awake_steps >= self.actor_steps:
+                continue  # parked: it has had its steps
             options.append(Option(index))
             if actor.server is None or not isinstance(actor.pending, StepRequest):
                 continue
@@ -519,7 +529,10 @@ class Driver:
         for actor in self.actors:
             self._resume(actor)
         complete, pruned = True, False
+        servers = [a for a in self.actors if a.server is not None]
         while self.failure is None:
+            if all(a.state == DONE for a in servers):
+                break  # background actors cannot change the history once every request is answered
             options = self._options()
             if not options:
                 if not self._advance_time():
@@ -550,6 +563,8 @@ class Driver:
     def _take(self, option: Option) -> None:
         actor = self.actors[option.actor]
         request = actor.pending
+        if actor.server is None:
+            actor.awake_steps += 1
         if option.fault == "pause":
             self.pauses_left -= 1
             actor.paused = True
@@ -587,7 +602,7 @@ class Driver:
         stores = tuple((name, tuple(sorted(s.data.items()))) for name, s in sorted(self.stores.items()))
         actors = tuple(
             (a.state, a.op_index, tuple(map(repr, a.log)), repr(a.pending), a.wake, a.paused,
-             tuple(t for t, _ in a.deadlines))
+             tuple(t for t, _ in a.deadlines), a.awake_steps)
             for a in self.actors
         )
         history = tuple(

@@ -136,7 +136,7 @@ class Explorer:
         driver = Driver(
             self.system, self.roles, self.store_names, self.options, plan, chooser, budget or self.budget,
             max_steps=self.spec.max_steps, visit=visit, stats=self.stats,
-            unexpected_errors=self.experiment.system.unexpected_errors,
+            unexpected_errors=self.experiment.system.unexpected_errors, actor_steps=self.spec.actor_steps,
         )
         execution = driver.run()
         for name, count in driver.unexpected.items():
