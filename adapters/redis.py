@@ -207,12 +207,16 @@ def _connect_reason(exc: BaseException) -> str:
     while cause is not None:
         if isinstance(cause, ConnectionRefusedError):
             return "connection refused"
+        if isinstance(cause, ConnectionResetError):
+            return "the server reset the connection"
         if isinstance(cause, socket.gaierror):
             return "unknown host"
         if isinstance(cause, ssl.SSLError):
             return f"TLS handshake failed ({cause.reason or type(cause).__name__})"
         cause = cause.__cause__ or cause.__context__
     if isinstance(exc, AuthenticationError):
+        if reply_code(exc) == "NOAUTH":
+            return "the server requires a password (put it in url: redis://[user]:password@host)"
         return f"authentication failed ({_reply_text(exc)}): check the user and password in url"
     if isinstance(exc, _SERVER_REPLIES):
         return _reply_text(exc)
@@ -341,6 +345,9 @@ class RedisStore(Retrying):
         except (ValueError, TypeError):
             raise ConfigError("redis settings: url: an option in its query string has an invalid value") from None
         connection_class = options.pop("connection_class", Connection)
+        # RESP2 unless the URL asks for RESP3 (?protocol=3): every server speaks it, and
+        # redis-py's default changed between versions.
+        options.setdefault("protocol", 2)
         options.update(
             socket_connect_timeout=self.settings.connect_timeout,
             socket_timeout=self.settings.command_timeout,
