@@ -130,7 +130,6 @@ _REPLY_CLASSES: tuple[tuple[type[RedisError], str], ...] = (
     (OutOfMemoryError, "OOM"),
     (NoPermissionError, "NOPERM"),
     (AuthorizationError, "NOPERM"),
-    (AuthenticationError, "NOAUTH"),
 )
 """redis-py strips the code off the replies it has an exception class for (older versions
 keep no ``status_code``): the class names the code instead."""
@@ -138,6 +137,10 @@ keep no ``status_code``): the class names the code instead."""
 _SERVER_REPLIES = (ResponseError, BusyLoadingError, AuthenticationError, AuthorizationError)
 """Exceptions that carry an error reply of the server. redis-py raises some of them as
 ``ConnectionError`` subclasses, which must not be mistaken for a lost connection."""
+
+
+class PoolClosed(RedisConnectionError):
+    """The store was closed while a call waited for a connection."""
 
 
 class RedisSettings(CommonSettings):
@@ -187,6 +190,8 @@ def reply_code(exc: RedisError) -> str:
     for cls, name in _REPLY_CLASSES:
         if isinstance(exc, cls):
             return name
+    if isinstance(exc, AuthenticationError):  # NOAUTH "Authentication required." or WRONGPASS
+        return "NOAUTH" if "required" in str(exc).lower() else "WRONGPASS"
     first = str(exc).split(" ", 1)[0]
     return first if first.isalpha() and first.isupper() else "ERR"
 
@@ -214,6 +219,8 @@ def _connect_reason(exc: BaseException) -> str:
         if isinstance(cause, ssl.SSLError):
             return f"TLS handshake failed ({cause.reason or type(cause).__name__})"
         cause = cause.__cause__ or cause.__context__
+    if isinstance(exc, PoolClosed):
+        return "the store is closed"
     if isinstance(exc, AuthenticationError):
         if reply_code(exc) == "NOAUTH":
             return "the server requires a password (put it in url: redis://[user]:password@host)"
@@ -232,11 +239,13 @@ def _connect_reason(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-async def _can_read(con: Connection) -> bool:
-    """Whether an idle connection has something to read: the server closed it, or it is dirty.
-    (``can_read`` was ``can_read_destructive`` before redis-py 8.)"""
-    check = getattr(con, "can_read", None) or con.can_read_destructive
-    return bool(await check())
+def closed_by_peer(con: Connection) -> bool:
+    """Whether the server closed (or reset) an idle connection.
+
+    Read from the connection's asyncio stream itself: redis-py's own check has changed between
+    versions (before 8 it reads a byte and takes the end of the stream for "nothing to read")."""
+    reader = getattr(con, "_reader", None)
+    return reader is None or reader.at_eof() or reader.exception() is not None
 
 
 class ConnectionPool:
@@ -267,7 +276,7 @@ class ConnectionPool:
         """A connected connection, waiting for one to be free; connecting errors are raised
         (and the connection goes back)."""
         if self.closed:
-            raise RedisConnectionError("the store is closed")
+            raise PoolClosed("the store is closed")
         if self.free:
             con = self.free.pop()
         else:
@@ -283,7 +292,7 @@ class ConnectionPool:
                         self._waiters.remove(waiter)
                 raise
         try:
-            if con in self.broken or not con.is_connected or await _can_read(con):
+            if con in self.broken or not con.is_connected or closed_by_peer(con):
                 self.broken.discard(con)
                 await con.disconnect(nowait=True)
                 async with asyncio.timeout(self.connect_timeout):
@@ -310,7 +319,7 @@ class ConnectionPool:
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
-                waiter.set_exception(RedisConnectionError("the store is closed"))
+                waiter.set_exception(PoolClosed("the store is closed"))
         self.free = []
         await asyncio.gather(*(c.disconnect(nowait=True) for c in self.connections), return_exceptions=True)
 
@@ -409,7 +418,10 @@ class RedisStore(Retrying):
         except AdapterError as exc:
             await self._abandon()
             raise ConnectError(str(exc), store=self.kind) from None
-        except BaseException:  # cancelled by the caller's own deadline, or a bug
+        except Exception as exc:
+            await self._abandon()
+            raise ConnectError(f"{self._where()}: {type(exc).__name__}", store=self.kind) from None
+        except BaseException:  # cancelled by the caller's own deadline
             await self._abandon()
             raise
         self._owned = True
@@ -504,9 +516,9 @@ class RedisStore(Retrying):
             ) from None
         except RedisTimeoutError:
             pool.release(con, broken=True)
-            raise Timeout(
-                f"{self._where()}: no answer within {self.settings.command_timeout:g}s", store=self.kind
-            ) from None
+            limit = self.settings.command_timeout
+            within = "in time" if limit is None else f"within {limit:g}s"
+            raise Timeout(f"{self._where()}: no answer {within}", store=self.kind) from None
         except (RedisConnectionError, OSError, InvalidResponse) as exc:
             pool.release(con, broken=True)
             what = "a reply that is not RESP" if isinstance(exc, InvalidResponse) else _lost_reason(exc)
