@@ -24,12 +24,15 @@ import yaml
 from adapters import ConfigError, ConnectError, ConnectionLost, Rejected, Timeout, Unavailable, Unsupported, create
 from adapters.redis import CAS_SHA, RedisStore, closed_by_peer, glob_escape
 from chaos.experiment import loads
+from chaos.faults.network import find_address, rewrite
 from chaos.history import pair, read_events
 from chaos.runner import Runner
+from chaos.secrets import redact_urls
 from tests.conftest import free_port
 
 from .opening import Opener, opening
 from .redis_server import RedisServer
+from .test_adapter_bad_input import chaos_run, experiment
 
 pytestmark = pytest.mark.redis
 
@@ -438,6 +441,37 @@ async def test_passwords_and_acl_users(redis_servers: Start) -> None:
         await store.close()
 
 
+def test_connection_string_passwords_without_a_user_are_masked() -> None:
+    assert redact_urls("redis://:Wr1tten@cache:6379/0") == "redis://:***@cache:6379/0"
+    assert redact_urls("rediss://app:Wr1tten@cache:6379/0") == "rediss://app:***@cache:6379/0"
+    assert redact_urls("redis://cache:6379/0, mail ops@example.com") == "redis://cache:6379/0, mail ops@example.com"
+
+
+async def run_with_password_in_the_file(redis_servers: Start, tmp_path: Path) -> tuple[str, Path]:
+    """A run whose experiment names ``redis://:password@host``, Redis's usual form (no user)."""
+    password = "Wr1tten-In-The-File"
+    server = redis_servers("--requirepass", password)
+    url = f"redis://:{password}@127.0.0.1:{server.port}/0"
+    code, out, err = await chaos_run(experiment("redis-password", "redis", {"url": url}), tmp_path)
+    assert code == 0, out + err
+    assert password not in out + err
+    return password, tmp_path / "run"
+
+
+async def test_a_password_written_in_the_url_stays_out_of_the_results(redis_servers: Start, tmp_path: Path) -> None:
+    password, run = await run_with_password_in_the_file(redis_servers, tmp_path)
+    for name in ("history.jsonl", "results.json", "junit.xml"):
+        assert password not in (run / name).read_text(), name
+
+
+@pytest.mark.xfail(
+    strict=True, reason="chaos/report masks the registered secrets only, not passwords inside connection strings"
+)
+async def test_a_password_written_in_the_url_stays_out_of_the_report(redis_servers: Start, tmp_path: Path) -> None:
+    password, run = await run_with_password_in_the_file(redis_servers, tmp_path)
+    assert password not in (run / "report.html").read_text()
+
+
 async def test_tls(redis_servers: Start, tmp_path: Path) -> None:
     cert, key = self_signed(tmp_path)
     server = redis_servers(
@@ -599,6 +633,14 @@ async def test_a_write_is_retried_while_the_server_is_unreachable(redis_servers:
 
 
 # ---------------------------------------------------------------------------- network faults
+
+
+def test_the_proxy_takes_the_place_of_the_url_keeping_its_credentials() -> None:
+    assert find_address("db", {"url": "redis://:pw@cache.local/2"}) == ("url", "cache.local", 6379)
+    assert find_address("db", {"url": "rediss://u:pw@10.0.0.5:6380/0"}) == ("url", "10.0.0.5", 6380)
+    assert rewrite("redis://u:p%40ss@cache.local/2?protocol=3", "127.0.0.1", 41000) == (
+        "redis://u:p%40ss@127.0.0.1:41000/2?protocol=3"
+    )
 
 
 def faulty_experiment(url: str, faults: list[dict[str, Any]], **settings: Any) -> str:
