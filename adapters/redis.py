@@ -581,4 +581,13 @@ def _lost_reason(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-__all__ = ["CAS_SCRIPT", "RedisSettings", "RedisStore", "glob_escape", "reply_code", "url_address"]
+__all__ = [
+    "CAS_SCRIPT",
+    "CAS_SHA",
+    "RedisSettings",
+    "RedisStore",
+    "closed_by_peer",
+    "glob_escape",
+    "reply_code",
+    "url_address",
+]
