@@ -30,6 +30,7 @@ BACKENDS: dict[str, str] = {
     "postgres": "adapters.postgres:PostgresStore",
     "s3": "adapters.s3:S3Store",
     "http": "adapters.http:HttpStore",
+    "redis": "adapters.redis:RedisStore",
 }
 """Adapter name -> ``module:class``. Each class takes ``(settings, namespace)``, and may take a
 keyword-only ``concurrency`` (the experiment's worker count) to size its connection pool."""

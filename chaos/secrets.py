@@ -4,7 +4,7 @@ Two nets catch them. The experiment loader registers the value of every ``${ENV_
 name says it is a secret (:func:`is_secret_name`: ``PASSWORD``, ``TOKEN``, ``SECRET``, ``KEY``...);
 everything that writes text a person or a file will see (history error texts, the terminal,
 results.json, reports, JUnit) passes through :meth:`Secrets.redact`. And passwords inside
-connection strings (``scheme://user:password@host``, libpq's ``password=...``) are masked
+connection strings (``scheme://[user]:password@host``, libpq's ``password=...``) are masked
 wherever they appear, whatever variable they came from (:func:`redact_urls`). The stored
 experiment keeps the ``${VAR}`` references themselves, never their values.
 
@@ -57,7 +57,9 @@ class Secrets:
         return self._pattern.sub(MASK, text)
 
 
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]+):[^@\s]+@")
+_URL_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*):[^@\s]+@")
+"""``scheme://user:password@``; the user may be empty (``redis://:password@host``, Redis's usual
+form)."""
 _KEYWORD_PASSWORD = re.compile(r"\b(?P<key>password\s*=\s*)(?:'(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 

@@ -5,6 +5,9 @@ Fixtures (use them by name; nothing here is a stand-in for a real part):
 ``pg_dsn`` (session)
     DSN of the PostgreSQL server (``CHAOS_PG_DSN``, default the machine's
     ``postgresql://postgres@127.0.0.1:5432/test``), checked once.
+``redis_url`` (session)
+    URL of the Redis server (``CHAOS_REDIS_URL``, default the machine's
+    ``redis://127.0.0.1:6379/0``), checked once with a PING.
 ``s3_server`` (session)
     Endpoint URL of a moto S3 server started as a subprocess on a free loopback port
     (``tests/moto_server.py``: moto's app with its requests applied one at a time) and
@@ -44,12 +47,15 @@ from typing import Any
 
 import asyncpg
 import pytest
+import redis.asyncio
+import redis.exceptions
 from aiohttp import web
 
 from tests.kv_service import KV_DATA, kv_app, kv_store_settings
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 MOTO_SCRIPT = Path(__file__).with_name("moto_server.py")
 S3_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 """moto accepts any credentials; botocore still insists on having some."""
@@ -88,6 +94,29 @@ def pg_dsn() -> str:
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         unavailable(f"PostgreSQL unreachable at {where}: {type(exc).__name__}")
     return dsn
+
+
+# ---------------------------------------------------------------------------- Redis
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis URL, once the server has answered a PING."""
+    url = os.environ.get("CHAOS_REDIS_URL", DEFAULT_REDIS_URL)
+    where = url.rsplit("@", 1)[-1]
+
+    async def probe() -> None:
+        client = redis.asyncio.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+        try:
+            await client.ping()
+        finally:
+            await client.aclose()
+
+    try:
+        asyncio.run(probe())
+    except (OSError, redis.exceptions.RedisError, TimeoutError) as exc:
+        unavailable(f"Redis unreachable at {where}: {type(exc).__name__}")
+    return url
 
 
 # ---------------------------------------------------------------------------- S3 (moto)

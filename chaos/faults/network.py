@@ -3,10 +3,11 @@ start a :class:`~chaos.faults.proxy.Proxy` in front of it, and rewrite the addre
 
 The address is the one setting every network adapter has: ``dsn`` (postgres, as a URL
 ``postgresql://user@host:port/db`` or as libpq keywords ``host=... port=...``),
-``endpoint_url`` (s3) or ``base_url`` (http). Only host and port change; user, password,
-database, path and query stay as written. The rewritten settings go to the adapter only: the
-stored experiment keeps the user's real address, and no message here ever quotes a setting's
-value (it may hold a password), only host and port.
+``endpoint_url`` (s3), ``base_url`` (http) or ``url`` (redis: ``redis://`` or ``rediss://``).
+Only host and port change; user, password, database, path and query stay as written. The
+rewritten settings go to the adapter only: the stored experiment keeps the user's real
+address, and no message here ever quotes a setting's value (it may hold a password), only
+host and port.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ..errors import BadInput
 from .proxy import Emit, Proxy, Toxic
 from .spec import NETWORK_ADDRESS_KEYS, NetworkFault
 
-DEFAULT_PORTS = {"postgres": 5432, "postgresql": 5432, "http": 80, "https": 443}
+DEFAULT_PORTS = {"postgres": 5432, "postgresql": 5432, "http": 80, "https": 443, "redis": 6379, "rediss": 6379}
 
 
 class FaultSetupError(BadInput):

@@ -36,7 +36,7 @@ IN_PROCESS_KINDS: tuple[str, ...] = ("error-before", "error-after", "crash", "la
 TOXICS: tuple[str, ...] = ("latency", "bandwidth", "down", "timeout", "reset_peer", "limit_data", "slicer")
 KINDS: tuple[str, ...] = (*IN_PROCESS_KINDS, "network")
 
-NETWORK_ADDRESS_KEYS: tuple[str, ...] = ("dsn", "endpoint_url", "base_url")
+NETWORK_ADDRESS_KEYS: tuple[str, ...] = ("dsn", "endpoint_url", "base_url", "url")
 """Store settings that hold a server address a proxy can be put in front of."""
 
 

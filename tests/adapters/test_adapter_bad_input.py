@@ -11,6 +11,7 @@ import asyncio
 import os
 import re
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+import redis.asyncio
 import yaml
 from aiohttp import web
 
@@ -243,6 +245,117 @@ async def test_s3_prefix_with_objects_is_refused_and_left_alone(s3_settings: dic
         cleanup = create("s3", {**s3_settings, "reuse": True, "conditional_writes": False}, "bad-s3-run")
         await cleanup.open()
         await cleanup.close()
+
+
+# ---------------------------------------------------------------------------- redis
+
+
+def redis_address(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or 6379}"
+
+
+def with_credentials(url: str, user: str, password: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, f"{user}:{password}@{redis_address(url)}", parts.path, parts.query, ""))
+
+
+async def test_redis_refused_connection(tmp_path: Path) -> None:
+    port = free_port()
+    code, out, err = await chaos_run(experiment("bad-redis", "redis", {"url": f"redis://127.0.0.1:{port}/0"}), tmp_path)
+    assert_one_line(code, out, err, "store 'db'", f"redis at 127.0.0.1:{port}", "connection refused")
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("postgresql://postgres@127.0.0.1:5432/test", "url: expected redis://"),
+        ("redis://:Secr3t-pw@127.0.0.1:99999/0", "url: the port must be a number from 1 to 65535"),
+        ("redis://:Secr3t-pw@127.0.0.1:6379/zero", "url: the database (the path after the port) must be a number"),
+    ],
+    ids=["other-scheme", "port-99999", "database-name"],
+)
+async def test_redis_malformed_url(tmp_path: Path, url: str, problem: str) -> None:
+    code, out, err = await chaos_run(experiment("bad-redis", "redis", {"url": url}), tmp_path)
+    assert_one_line(code, out, err, "store 'db': redis settings:", problem, hidden=("Secr3t",))
+
+
+async def test_redis_unknown_setting_and_negative_pool_size_are_named(tmp_path: Path) -> None:
+    settings = {"url": "redis://127.0.0.1:6379/0", "pool_size": -2, "prefx": "x"}
+    code, out, err = await chaos_run(experiment("bad-redis", "redis", settings), tmp_path)
+    assert_one_line(code, out, err, "pool_size: Input should be greater than or equal to 1", "prefx: unknown setting")
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("via_env", [True, False], ids=["url-from-env", "url-in-file"])
+async def test_redis_wrong_password_is_never_shown(redis_url: str, tmp_path: Path, via_env: bool) -> None:
+    """A real ACL user on the machine's server, made for the test, and the wrong password for it."""
+    user, password = f"chaos-{uuid.uuid4().hex[:8]}", "Sup3r-Secret-Redis-Pw"
+    admin = redis.asyncio.Redis.from_url(redis_url)
+    await admin.acl_setuser(user, enabled=True, passwords=["+the-right-one"], keys=["*"], categories=["+@all"])
+    try:
+        url = with_credentials(redis_url, user, password)
+        settings = {"url": "${CHAOS_TEST_REDIS_URL}" if via_env else url}
+        code, out, err = await chaos_run(
+            experiment("bad-redis", "redis", settings), tmp_path, env={"CHAOS_TEST_REDIS_URL": url}
+        )
+        assert_one_line(
+            code,
+            out,
+            err,
+            f"redis at {redis_address(redis_url)}",
+            "authentication failed (WRONGPASS",
+            hidden=(password,),
+        )
+        if via_env:
+            stored = "".join(p.read_text(errors="replace") for p in (tmp_path / "run").rglob("*") if p.is_file())
+            assert password not in stored
+    finally:
+        await admin.acl_deluser(user)
+        await admin.aclose()
+
+
+@pytest.mark.redis
+async def test_redis_prefix_with_keys_is_refused_and_left_alone(redis_url: str, tmp_path: Path) -> None:
+    admin = redis.asyncio.Redis.from_url(redis_url)
+    await admin.set("bad-redis-run:precious", b"data")  # the runner's namespace: <experiment>-<run directory>
+    try:
+        code, out, err = await chaos_run(experiment("bad-redis", "redis", {"url": redis_url}), tmp_path)
+        assert_one_line(code, out, err, "already holds keys under 'bad-redis-run:'", "reuse: true")
+        assert await admin.get("bad-redis-run:precious") == b"data"
+        store = create("redis", {"url": redis_url}, "bad-redis-run")
+        with pytest.raises(NamespaceNotEmpty):
+            await store.open()
+        await store.close()  # close() after a refused open() touches nothing
+        assert await admin.get("bad-redis-run:precious") == b"data"
+    finally:
+        await admin.delete("bad-redis-run:precious")
+        await admin.aclose()
+
+
+async def test_redis_server_that_never_answers_times_out_naming_the_address(tmp_path: Path) -> None:
+    """A port that accepts connections but never speaks: the run stops within connect_timeout
+    with the store's own line, which names the address."""
+    silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    try:
+        store = create("redis", {"url": f"redis://127.0.0.1:{port}/0", "connect_timeout": 0.5}, "silent")
+        with pytest.raises(ConnectError, match=re.escape(f"redis at 127.0.0.1:{port}: no connection within 0.5s")):
+            await store.open()
+        settings = {"url": f"redis://127.0.0.1:{port}/0", "connect_timeout": 1}
+        code, out, err = await chaos_run(experiment("bad-redis", "redis", settings), tmp_path)
+        assert_one_line(code, out, err, f"store 'db': redis at 127.0.0.1:{port}: no connection within 1s")
+    finally:
+        silent.close()
+
+
+async def test_redis_peer_that_does_not_speak_redis(
+    http_service: Callable[[web.Application], Awaitable[str]], tmp_path: Path
+) -> None:
+    url = await http_service(web.Application())  # an HTTP server answers the handshake with HTTP
+    port = urlsplit(url).port
+    code, out, err = await chaos_run(experiment("bad-redis", "redis", {"url": f"redis://127.0.0.1:{port}/0"}), tmp_path)
+    assert_one_line(code, out, err, f"redis at 127.0.0.1:{port}: the server does not speak the Redis protocol")
 
 
 # ---------------------------------------------------------------------------- http

@@ -1,5 +1,5 @@
-"""One conformance suite, run against every store backend: memory, PostgreSQL, S3 (moto) and an
-HTTP key-value service through the http adapter.
+"""One conformance suite, run against every store backend: memory, PostgreSQL, S3 (moto), Redis
+and an HTTP key-value service through the http adapter.
 
 A system under test must behave the same whichever store is behind it, so every primitive is
 pinned down here, including the corners where backends like to differ: a missing key against
@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+import redis.asyncio
 from aiohttp import web
 
 from adapters import NamespaceNotEmpty, Store, create
@@ -26,6 +27,7 @@ BACKENDS = [
     pytest.param("memory", id="memory"),
     pytest.param("postgres", marks=pytest.mark.postgres, id="postgres"),
     pytest.param("s3", marks=pytest.mark.s3, id="s3"),
+    pytest.param("redis", marks=pytest.mark.redis, id="redis"),
     pytest.param("http", id="http"),
 ]
 
@@ -58,6 +60,13 @@ class Backend:
             finally:
                 await conn.close()
             return [] if found is None else [found]
+        if self.name == "redis":
+            client = redis.asyncio.Redis.from_url(self.settings["url"])
+            try:  # every key of the database, filtered here: independent of the store's own matching
+                found = [key async for key in client.scan_iter(count=1000)]
+            finally:
+                await client.aclose()
+            return sorted(k.decode() for k in found if k.startswith(f"{namespace}:".encode()))
         if self.name == "http":
             assert self.kv_data is not None
             return sorted(k for k in self.kv_data if k.startswith(namespace + "/"))
@@ -83,6 +92,8 @@ def backend_settings(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any
         return name, {"dsn": request.getfixturevalue("pg_dsn")}
     if name == "s3":
         return name, request.getfixturevalue("s3_settings")
+    if name == "redis":
+        return name, {"url": request.getfixturevalue("redis_url")}
     if name == "memory":
         return name, {"name": f"conformance-{uuid.uuid4().hex[:8]}"}
     return name, {}
@@ -190,6 +201,23 @@ async def test_list_is_in_byte_order_and_filters_by_prefix(store: Store) -> None
     assert await store.list("nothing") == []
 
 
+async def test_glob_and_pattern_characters_in_keys_are_plain(store: Store) -> None:
+    keys = ["a*", "a?", "a[b]", "a[!x]", "a\\*", "ab", "a^", "a-z", "a%", "a_"]
+    for key in keys:
+        await store.put(key, key.encode())
+    for key in keys:
+        assert await store.get(key) == key.encode()
+    assert await store.list() == sorted(keys, key=lambda k: k.encode())
+    assert await store.list("a*") == ["a*"]
+    assert await store.list("a?") == ["a?"]
+    assert await store.list("a[") == ["a[!x]", "a[b]"]
+    assert await store.list("a[b]") == ["a[b]"]
+    assert await store.list("a\\") == ["a\\*"]
+    await store.delete("a*")
+    assert await store.get("ab") == b"ab"  # deleting "a*" is not a pattern either
+    assert "a*" not in await store.list()
+
+
 # ---------------------------------------------------------------------------- namespaces and life cycle
 
 
@@ -217,6 +245,18 @@ async def test_close_removes_the_namespace(backend: Backend) -> None:
     assert await backend.leftovers(namespace) == []
     again = await backend.open(namespace)  # an emptied namespace opens without reuse
     assert await again.list() == []
+
+
+async def test_close_removes_only_its_own_namespace(backend: Backend) -> None:
+    leaving, staying = backend.namespace(), backend.namespace()
+    first = await backend.open(leaving)
+    second = await backend.open(staying)
+    await first.put("k", b"first")
+    await second.put("k", b"second")
+    await first.close()
+    assert await backend.leftovers(leaving) == []
+    assert await second.get("k") == b"second"
+    assert await second.list() == ["k"]
 
 
 async def test_keep_leaves_the_data_and_a_new_run_refuses_it(backend: Backend) -> None:

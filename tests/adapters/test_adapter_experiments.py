@@ -1,5 +1,5 @@
-"""The register experiment, unchanged but for its store, on memory, PostgreSQL and S3: each run
-through the CLI must exit 0 with a valid history, and leave nothing behind."""
+"""The register experiment, unchanged but for its store, on memory, PostgreSQL, S3 and Redis: each
+run through the CLI must exit 0 with a valid history, and leave nothing behind."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+import redis.asyncio
 import yaml
 from aiobotocore.session import get_session
 
@@ -23,7 +24,7 @@ from tests.conftest import S3_CREDENTIALS
 
 REPO = Path(__file__).resolve().parents[2]
 EXPERIMENTS = REPO / "experiments"
-REGISTER = ["register-memory.yaml", "register-postgres.yaml", "register-s3.yaml"]
+REGISTER = ["register-memory.yaml", "register-postgres.yaml", "register-s3.yaml", "register-redis.yaml"]
 
 
 def run_cli(experiment: Path, out: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -48,9 +49,9 @@ def assert_valid_run(result: subprocess.CompletedProcess[str], out: Path) -> dic
 def test_register_experiments_differ_only_in_their_stores() -> None:
     loaded = [yaml.safe_load((EXPERIMENTS / name).read_text()) for name in REGISTER]
     adapters = [doc["stores"]["db"]["adapter"] for doc in loaded]
-    assert adapters == ["memory", "postgres", "s3"]
+    assert adapters == ["memory", "postgres", "s3", "redis"]
     common = [{k: v for k, v in doc.items() if k not in ("name", "description", "stores")} for doc in loaded]
-    assert common[0] == common[1] == common[2]
+    assert all(other == common[0] for other in common[1:])
 
 
 async def run_cli_async(experiment: Path, out: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -95,3 +96,17 @@ async def test_register_experiment_on_s3(s3_settings: dict[str, Any], tmp_path: 
     ) as client:
         listing = await client.list_objects_v2(Bucket=bucket)
     assert listing.get("KeyCount", 0) == 0  # every object of the run (and the cas probe) is gone
+
+
+@pytest.mark.redis
+async def test_register_experiment_on_redis(redis_url: str, tmp_path: Path) -> None:
+    out = tmp_path / f"run-{uuid.uuid4().hex[:8]}"
+    result = await run_cli_async(EXPERIMENTS / "register-redis.yaml", out, {"CHAOS_REDIS_URL": redis_url})
+    results = assert_valid_run(result, out)
+    assert results["operations"]["total"] == 2000
+    client = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        left = [key async for key in client.scan_iter(match=f"register-redis-{out.name}:*", count=1000)]
+    finally:
+        await client.aclose()
+    assert left == []  # every key of the run is gone
