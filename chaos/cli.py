@@ -23,21 +23,20 @@ from .errors import BadInput, ChaosError, ExitCode, verdict_exit_code
 from .systems.profile import DESIGN_NAMES
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from .experiment import LoadedExperiment
+    from .terminal import SafeConsole
 
 
-def _console(stderr: bool = False) -> Console:
-    from rich.console import Console
+def _console(stderr: bool = False) -> SafeConsole:
+    from .terminal import safe_console
 
-    # soft_wrap: an error is one line however narrow the terminal (or a CI log) is, so that it
-    # stays greppable and never splits a host:port or a path.
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    return safe_console(stderr)
 
 
 def _error(message: str) -> None:
-    click.echo(message, err=True)
+    from .terminal import printable
+
+    click.echo(printable(message), err=True)
 
 
 class _Chaos(click.Group):
@@ -154,6 +153,7 @@ def run(
             write_error(experiment.stem, exc, Secrets(), junit=junit)
         raise
     console = _console()
+    console.secrets = loaded.secrets
     pipeline = Pipeline(loaded, out, seed=seed, junit=junit, report=report, strict=strict)
     verb = "exploring" if loaded.experiment.mode == "explore" else "running"
     console.print(f"{verb} {loaded.experiment.name} with seed {pipeline.seed}", markup=False)

@@ -13,7 +13,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -174,6 +174,9 @@ class Experiment(Strict):
     as an unknown outcome, exit 2, as ``chaos run --strict`` does."""
     mode: Literal["run", "explore"] = "run"
     explore: ExploreSpec = Field(default_factory=ExploreSpec)
+    secrets: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]] = Field(default_factory=list)
+    """Environment variables whose values are secrets whatever their names (Chaos Toolkit's
+    ``secrets``): masked wherever they appear, beside those named like secrets."""
 
     @field_validator("system", mode="before")
     @classmethod
@@ -260,12 +263,15 @@ class LoadedExperiment:
 _ENV = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
 
-def _interpolate(value: Any, path: tuple[Any, ...], secrets: Secrets, problems: list[tuple]) -> Any:
-    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string; unset variables are problems."""
+def _interpolate(
+    value: Any, path: tuple[Any, ...], secrets: Secrets, problems: list[tuple], named: frozenset[str] = frozenset()
+) -> Any:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string; unset variables are problems.
+    The values of variables named like secrets, or listed in ``named``, become secrets."""
     if isinstance(value, dict):
-        return {k: _interpolate(v, (*path, k), secrets, problems) for k, v in value.items()}
+        return {k: _interpolate(v, (*path, k), secrets, problems, named) for k, v in value.items()}
     if isinstance(value, list):
-        return [_interpolate(v, (*path, i), secrets, problems) for i, v in enumerate(value)]
+        return [_interpolate(v, (*path, i), secrets, problems, named) for i, v in enumerate(value)]
     if not isinstance(value, str) or "${" not in value:
         return value
 
@@ -277,7 +283,7 @@ def _interpolate(value: Any, path: tuple[Any, ...], secrets: Secrets, problems: 
                 problems.append((path, f"environment variable {name} is not set"))
                 return ""
             found = default
-        elif is_secret_name(name):
+        elif is_secret_name(name) or name in named:
             secrets.add(found)
         return found
 
@@ -312,7 +318,11 @@ def loads(text: str, source: str = "<string>") -> LoadedExperiment:
 
     secrets = Secrets()
     env_problems: list[tuple] = []
-    data = _interpolate(data, (), secrets, env_problems)
+    listed = data.get("secrets")
+    named = frozenset(n for n in listed if isinstance(n, str)) if isinstance(listed, list) else frozenset()
+    for name in named:  # listed secrets are masked even where the file does not use them
+        secrets.add(os.environ.get(name) or "")
+    data = _interpolate(data, (), secrets, env_problems, named)
     problems = [Problem(_format_loc(p), _nearest_line(p, lines), m) for p, m in env_problems]
     try:
         experiment = Experiment.model_validate(data)

@@ -125,7 +125,7 @@ class HistoryWriter:
     disk. The index counter lives here so indices strictly increase in file order.
     """
 
-    __slots__ = ("_file", "_start", "buffer", "encode_into", "next_index", "now", "path")
+    __slots__ = ("_file", "_start", "buffer", "encode_into", "mask", "next_index", "now", "path")
 
     def __init__(self, path: Path, start_ns: int | None = None) -> None:
         self.path = path
@@ -136,6 +136,9 @@ class HistoryWriter:
         self.encode_into = ENCODER.encode_into
         self.next_index = itertools.count().__next__
         """The index of the next event."""
+        self.mask: Callable[[bytearray, int], None] | None = None
+        """Called with the buffer and where the last line starts, to mask secrets in it (set
+        only when the run has secrets)."""
         self.now: Callable[[], int] = self._wall
         """The ``time`` of the next event: wall nanoseconds since the run started, or what
         :meth:`use_clock` set (virtual time)."""
@@ -158,10 +161,11 @@ class HistoryWriter:
         mark = len(buffer)
         try:
             self.encode_into(event, buffer, -1)
+            buffer += b"\n"
         except Exception:
             self.add_as_text(event, mark)
-            return
-        buffer += b"\n"
+        if self.mask is not None:
+            self.mask(buffer, mark)
         if len(buffer) > FLUSH_BYTES:
             self.flush()
 

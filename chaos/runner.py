@@ -103,6 +103,8 @@ class Runner:
         stores: dict[str, Store] = {}
         servers: list[Server] = []
         writer = history_mod.HistoryWriter(self.rundir.history)
+        if self.secrets:
+            writer.mask = self.secrets.mask_line  # a value equal to a secret (an echoed token) is masked too
         self.clock = make_clock(experiment.clock, experiment.time_scale, writer.start_ns)
         if isinstance(self.clock, VirtualClock):
             writer.use_clock(self.clock.stamps())
@@ -378,6 +380,7 @@ class Runner:
         append = writer.append  # for the rare paths
         buffer, encode_into, next_index = writer.buffer, writer.encode_into, writer.next_index
         as_text = writer.add_as_text
+        mask = writer.mask
         clock, start = (time.monotonic_ns, writer.start_ns) if self.experiment.clock != "virtual" else (writer.now, 0)
         record = self.stats.record
         latencies, outcomes = self.stats.latencies, self.stats.outcomes
@@ -408,6 +411,8 @@ class Runner:
                 buffer += b"\n"
             except Exception:
                 as_text(event, mark)
+            if mask is not None:
+                mask(buffer, mark)
             error: str | None = None
             try:
                 if timeout is None:
@@ -452,6 +457,8 @@ class Runner:
                 buffer += b"\n"
             except Exception:
                 as_text(event, mark)
+            if mask is not None:
+                mask(buffer, mark)
             if len(buffer) > FLUSH_BYTES:
                 writer.flush()
             try:

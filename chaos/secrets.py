@@ -10,7 +10,13 @@ experiment keeps the ``${VAR}`` references themselves, never their values.
 
 Masking every interpolated value instead would also mask ``true``, ``us-east-1`` or a bucket
 name wherever they appear, and break the JSON of results.json; so variables holding secrets
-must be named like secrets.
+must be named like secrets, or listed in the experiment's ``secrets:``. Values shorter than
+:data:`MIN_LENGTH` characters are not masked: "1" or "on" would mask half of every message
+and hide nothing.
+
+A value equal to a secret is masked wherever it appears, whatever its source: a service that
+echoes a bearer token back as a value has it masked in the history too
+(:meth:`Secrets.mask_line`, on the encoded line, only when the run has secrets at all).
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from __future__ import annotations
 import re
 
 MASK = "***"
+MIN_LENGTH = 4
+"""Shorter values are never masked."""
 
 _SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|CRED|AUTH|PRIVATE|SESSION|CERT|SIGNATURE|COOKIE", re.IGNORECASE)
 
@@ -34,12 +42,32 @@ class Secrets:
     def __init__(self) -> None:
         self._values: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self._encoded: list[bytes] | None = None
 
     def add(self, value: str) -> None:
-        # Very short values ("1", "on") would mask half of every message and hide nothing.
-        if len(value) >= 4 and value not in self._values:
+        if len(value) >= MIN_LENGTH and value not in self._values:
             self._values.add(value)
             self._pattern = None
+            self._encoded = None
+
+    def encoded(self) -> list[bytes]:
+        """Each secret as it appears inside a JSON string (escapes included), longest first."""
+        if self._encoded is None:
+            from .encoding import dumps
+
+            self._encoded = sorted((dumps(v)[1:-1] for v in self._values), key=len, reverse=True)
+        return self._encoded
+
+    def mask_line(self, buffer: bytearray, start: int) -> None:
+        """Mask every secret in the encoded history line(s) at ``buffer[start:]``, in place."""
+        line = bytes(buffer[start:])
+        masked = line
+        for secret in self.encoded():
+            if secret in masked:
+                masked = masked.replace(secret, MASK.encode())
+        if masked is not line:
+            del buffer[start:]
+            buffer += masked
 
     def __bool__(self) -> bool:
         return bool(self._values)

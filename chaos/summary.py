@@ -8,6 +8,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .terminal import printable
+
 if TYPE_CHECKING:
     from .checker import CheckResult
     from .result import Result
@@ -82,7 +84,7 @@ def _outcome_table(stats: Stats, title: str, *, latency: bool) -> Table:
         table.add_column(column, justify="left" if column == "operation" else "right")
     summary = stats.latency_summary() if latency else {}
     for f, outcomes in sorted(stats.outcomes.items()):
-        cells = [escape(f), str(outcomes["ok"]), str(outcomes["fail"]), str(outcomes["info"])]
+        cells = [escape(printable(f)), str(outcomes["ok"]), str(outcomes["fail"]), str(outcomes["info"])]
         if latency:
             lat = summary.get(f, {})
             cells += [f"{lat.get(k, 0):.3f}" for k in ("p50", "p95", "p99", "max")]

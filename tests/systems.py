@@ -151,3 +151,16 @@ class CacheFirstRegister:
         if raw is None:
             raw = await self.db.get(key)
         return None if raw is None else int(raw)
+
+
+class EchoingRegister(Register):
+    """A service that echoes its bearer token back as the value of every read, as a careless
+    API does: the token reaches the history as a value, not as an error text."""
+
+    def __init__(self, env: Env) -> None:
+        super().__init__(env)
+        self.token = env.options["token"]
+
+    async def read(self, key: str, value: Any) -> Any:
+        await super().read(key, value)
+        return {"authorization": f"Bearer {self.token}", "echo": [self.token]}

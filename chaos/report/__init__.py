@@ -35,11 +35,11 @@ from jinja2 import Environment
 
 from ..encoding import dumps, loads
 from ..history import Operation, read_events
+from ..secrets import Secrets
 from .data import FaultWindow, ReportData, build, dumps_for_html
 
 if TYPE_CHECKING:
     from ..result import Result
-    from ..secrets import Secrets
 
 FAULT_ROWS = 200
 """Fault windows listed in the page's table; the timeline shows them all."""
@@ -194,9 +194,7 @@ def write_report(
 ) -> Path:
     """Render and write the page; ``secrets`` are masked in the final text, whatever part of
     the page they might have reached."""
-    html = render(events, checks, meta, operations)
-    if secrets:
-        html = secrets.redact(html)
+    html = (secrets or Secrets()).clean(render(events, checks, meta, operations))  # passwords in DSNs too
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
