@@ -14,8 +14,23 @@ so that ``import chaos`` (and the ``chaos`` command's start-up) stays light.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+import signal
+import sys
+
+EARLY_SIGNALS: list[int] = []
+"""SIGINT/SIGTERM received while the ``chaos`` command was still importing itself."""
+COMMAND = sys.argv[:1] == ["-m"] or sys.argv[0].endswith(("/chaos", "\\chaos", "\\chaos.exe"))
+"""True when the package runs as the ``chaos`` command (not imported by a test or a program)."""
+
+if COMMAND:
+    # From this first line on, SIGINT and SIGTERM are kept until chaos.signals takes over and
+    # ends the command with exit 130, never a traceback or a bare 143. Nothing is imported
+    # before: a signal can come at any instruction.
+    signal.signal(signal.SIGINT, lambda signum, frame: EARLY_SIGNALS.append(signum))
+    signal.signal(signal.SIGTERM, lambda signum, frame: EARLY_SIGNALS.append(signum))
+
+import importlib  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
 
 __version__ = "0.1.0"
 

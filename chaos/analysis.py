@@ -17,6 +17,8 @@ from .history import Operation, load_operations
 from .result import Result, merge_verdicts
 from .system import resolve
 
+INTERRUPTED = "interrupted while checking"
+
 
 def run_check(operations: list[Operation], spec: CheckSpec) -> CheckResult:
     """One check of the history. A signal while it searches is an answer, not a crash: the
@@ -24,8 +26,14 @@ def run_check(operations: list[Operation], spec: CheckSpec) -> CheckResult:
     try:
         return check(operations, spec.model, time_limit=spec.time_limit, memory_limit=spec.memory_limit)
     except KeyboardInterrupt:
-        return CheckResult(verdict="unknown", model=spec.model, reason="interrupted while checking",
-                           operations=len(operations))
+        return CheckResult(verdict="unknown", model=spec.model, reason=INTERRUPTED, operations=len(operations))
+
+
+def interrupted(execution: Execution, loaded: LoadedExperiment) -> Result:
+    """The result of an execution whose checking a signal stopped before it had a verdict."""
+    checks = [CheckResult(verdict="unknown", model=spec.model, reason=INTERRUPTED) for spec in loaded.experiment.checks]
+    return Result(execution=execution, checks=checks, verdict="unknown", exit_code=ExitCode.INTERRUPTED,
+                  reason=INTERRUPTED, signalled=True)
 
 
 def analyse(execution: Execution, loaded: LoadedExperiment, *, strict: bool = False) -> Result:
@@ -45,8 +53,9 @@ def analyse(execution: Execution, loaded: LoadedExperiment, *, strict: bool = Fa
     else:
         checks = [run_check(operations, spec) for spec in experiment.checks]
         verdict = merge_verdicts([c.verdict for c in checks])
+    stopped = any(c.reason == INTERRUPTED for c in checks)
     found = warnings(execution, checks)
-    code = verdict_exit_code(verdict, experiment.expect, interrupted=execution.interrupted)
+    code = verdict_exit_code(verdict, experiment.expect, interrupted=execution.interrupted or stopped)
     if strict and found and code == ExitCode.MATCHED:
         code = ExitCode.UNKNOWN
     explanation: list[str] = []
@@ -55,7 +64,7 @@ def analyse(execution: Execution, loaded: LoadedExperiment, *, strict: bool = Fa
         if explain is not None:
             explanation = [line for c in checks for line in explain(c, operations)]
     return Result(execution=execution, checks=checks, verdict=verdict, exit_code=code, reason=reason,
-                  warnings=found, strict=strict, explanation=explanation)
+                  warnings=found, strict=strict, explanation=explanation, signalled=stopped)
 
 
-__all__ = ["analyse", "run_check"]
+__all__ = ["INTERRUPTED", "analyse", "interrupted", "run_check"]

@@ -9,10 +9,11 @@ the verdict: the reason goes into the result instead.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 
 from .encoding import dumps
-from .errors import ChaosError
+from .errors import ChaosError, ExitCode
 from .junit import error_xml, junit_xml, write_junit
 from .result import Result, error_dict
 from .rundir import RunDir
@@ -24,25 +25,41 @@ def write_results(path: Path, data: dict[str, object], secrets: Secrets) -> None
     path.write_text(secrets.redact(text) + "\n", encoding="utf-8")
 
 
-def write(result: Result, secrets: Secrets, *, raw_text: str, junit: Path | None = None, report: bool = True) -> None:
-    """Every artifact of a finished result: report.html first (its failure is recorded in the
-    result), then results.json and junit.xml in the run directory, and junit.xml at ``junit``.
-    An ``OSError`` means the disk refused a file (the caller reports it as infrastructure)."""
+def write(
+    result: Result,
+    secrets: Secrets,
+    *,
+    raw_text: str,
+    junit: Path | None = None,
+    report: bool = True,
+    hold: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext,
+) -> None:
+    """Every artifact of a finished result: results.json and junit.xml in the run directory
+    and junit.xml at ``junit`` first (small, and what CI reads), then report.html, whose
+    failure (or a signal while it is drawn) is recorded in results.json. ``hold`` holds signals
+    while the small files are written. An ``OSError`` means the disk refused a file (the caller
+    reports it as infrastructure)."""
     rundir = RunDir(result.run_dir)
-    if report:
-        from .report import write_run_report  # jinja2 only when a page is wanted
+    with hold():  # a signal waits until these are whole
+        write_results(rundir.results, result.to_dict(), secrets)
+        text = junit_xml(result)
+        write_junit(rundir.junit, text, secrets)
+        if junit is not None:
+            write_junit(junit, text, secrets)
+    if not report:
+        return
+    from .report import write_run_report  # jinja2 only when a page is wanted
 
-        try:
-            write_run_report(result, raw_text=raw_text, secrets=secrets)
-        except KeyboardInterrupt:
-            result.report_error = "interrupted while drawing the report"
-        except Exception as exc:  # the verdict and the history stand without a page
-            result.report_error = f"{type(exc).__name__}: {exc}"
-    write_results(rundir.results, result.to_dict(), secrets)
-    text = junit_xml(result)
-    write_junit(rundir.junit, text, secrets)
-    if junit is not None:
-        write_junit(junit, text, secrets)
+    try:
+        write_run_report(result, raw_text=raw_text, secrets=secrets)
+    except KeyboardInterrupt:
+        result.report_error = "interrupted while drawing the report"
+        result.signalled, result.exit_code = True, ExitCode.INTERRUPTED
+    except Exception as exc:  # the verdict and the history stand without a page
+        result.report_error = f"{type(exc).__name__}: {exc}"
+    if result.report_error:
+        with hold():
+            write_results(rundir.results, result.to_dict(), secrets)
 
 
 def write_error(

@@ -18,8 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import __version__
-from .errors import BadInput, ChaosError, ExitCode, verdict_exit_code
+from . import COMMAND, __version__
+from .errors import BadInput, ChaosError, ExitCode, Interrupted, verdict_exit_code
+from .signals import COMMAND as SIGNALS
+
+if COMMAND:  # from here on the command's own handler, holding until the command runs
+    SIGNALS.install()
+    SIGNALS.hold()
 from .systems.profile import DESIGN_NAMES
 
 if TYPE_CHECKING:
@@ -50,10 +55,10 @@ class _Chaos(click.Group):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        from .signals import Signals
-
-        with Signals().installed():
+        with SIGNALS.installed():
             try:
+                if SIGNALS.holding:
+                    SIGNALS.release()  # a signal during start-up ends the command here
                 code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             except click.exceptions.NoArgsIsHelpError as exc:
                 exc.show()
@@ -64,13 +69,19 @@ class _Chaos(click.Group):
             except click.ClickException as exc:
                 exc.show()
                 code = ExitCode.BAD_INPUT
-            except (click.Abort, KeyboardInterrupt):
+            except (click.Abort, KeyboardInterrupt, Interrupted):
                 _error("interrupted")
                 code = ExitCode.INTERRUPTED
             except ChaosError as exc:
                 _error(exc.render())
                 code = exc.exit_code
         sys.exit(int(code or 0))
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:  # before click turns it into Abort and a blank line
+            raise Interrupted("interrupted") from None
 
 
 class _Seconds(click.ParamType):
@@ -154,7 +165,7 @@ def run(
         raise
     console = _console()
     console.secrets = loaded.secrets
-    pipeline = Pipeline(loaded, out, seed=seed, junit=junit, report=report, strict=strict)
+    pipeline = Pipeline(loaded, out, seed=seed, junit=junit, report=report, strict=strict, signals=SIGNALS)
     verb = "exploring" if loaded.experiment.mode == "explore" else "running"
     console.print(f"{verb} {loaded.experiment.name} with seed {pipeline.seed}", markup=False)
     with RunProgress(console, loaded.experiment.name, live=progress) as shown:

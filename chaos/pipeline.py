@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from . import artifacts
-from .analysis import analyse
-from .errors import ChaosError, Interrupted, Unreachable
+from .analysis import analyse, interrupted
+from .errors import ChaosError, ExitCode, Interrupted, Unreachable
 from .execution import Execution
 from .experiment import LoadedExperiment
 from .preflight import preflight
@@ -49,6 +49,7 @@ class Pipeline:
         report: bool = True,
         strict: bool = False,
         on_progress: Callable[[Stats], None] | None = None,
+        signals: Signals | None = None,
     ) -> None:
         self.loaded = loaded
         self.experiment = loaded.experiment
@@ -64,9 +65,10 @@ class Pipeline:
         """The run's live counters (an exploration keeps its own, over all executions)."""
         self.runner: Any = None
         """The :class:`~chaos.runner.Runner` of a run, once it exists."""
-        self.signals = Signals()
+        self.signals = signals or Signals()
         """SIGINT/SIGTERM handling: the first stops the run, the second skips the rest of the
         clean-up, the third exits at once."""
+        self._signals_before = self.signals.count
         self._interrupted = threading.Event()
         """Set by the first signal; the explorer polls it from its thread."""
 
@@ -120,13 +122,17 @@ class Pipeline:
         ``KeyboardInterrupt``, which the checker turns into ``unknown``)."""
         try:
             result = analyse(execution, self.loaded, strict=self.strict)
+        except KeyboardInterrupt:  # while reading the history back: no verdict, every artifact still
+            result = interrupted(execution, self.loaded)
         except ChaosError as error:  # a user's model raised: still leave results and junit
             self._write_error(error)
             raise
+        if self.signals.count > self._signals_before and not result.interrupted:
+            # the signal came as the execution ended, before the loop could act on it
+            result.signalled, result.exit_code = True, ExitCode.INTERRUPTED
         try:
-            with self.signals.held():
-                artifacts.write(result, self.loaded.secrets, raw_text=self.loaded.raw_text, junit=self.junit,
-                                report=self.report)
+            artifacts.write(result, self.loaded.secrets, raw_text=self.loaded.raw_text, junit=self.junit,
+                            report=self.report, hold=self.signals.held)
         except OSError as exc:
             error = Unreachable(f"cannot write the artifacts in {result.run_dir}: {exc.strerror or exc}")
             self._write_error(error)

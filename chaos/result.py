@@ -54,6 +54,9 @@ class Result:
     """The violation in words, from the system under test."""
     report_error: str | None = None
     """Why report.html could not be written (the verdict stands without it)."""
+    signalled: bool = False
+    """A signal came after the execution ended, while checking or writing (the outcome is then
+    ``interrupted`` too)."""
 
     @property
     def experiment(self) -> Experiment:
@@ -77,7 +80,7 @@ class Result:
 
     @property
     def interrupted(self) -> bool:
-        return self.execution.interrupted
+        return self.execution.interrupted or self.signalled
 
     @property
     def wall_seconds(self) -> float:

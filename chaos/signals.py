@@ -16,17 +16,20 @@ SIGTERM is what CI runners and ``timeout`` send, so it means the same as Ctrl-C.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .errors import ExitCode
+if TYPE_CHECKING:
+    import asyncio
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+INTERRUPTED = 130
+"""chaos.errors.ExitCode.INTERRUPTED (this module imports nothing of the package's: it must be
+ready to serve from the command's first lines)."""
 
 
 class Signals:
@@ -39,11 +42,12 @@ class Signals:
         self._callback: Callable[[], None] | None = None
         self._held = 0
         self._pending = False
+        self._installed = 0
 
     def handle(self, signum: int, frame: Any) -> None:
         self.count += 1
         if self.count >= 3:
-            os._exit(int(ExitCode.INTERRUPTED))
+            os._exit(INTERRUPTED)
         loop, callback = self._loop, self._callback
         if loop is not None and callback is not None and not loop.is_closed():
             loop.call_soon_threadsafe(callback)
@@ -55,19 +59,46 @@ class Signals:
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[Signals]:
-        """Handle both signals with :meth:`handle` (main thread only; elsewhere Python lets
-        no thread but the main one set handlers, and this does nothing)."""
-        if threading.current_thread() is not threading.main_thread():
+        """Handle both signals with :meth:`handle` while the block runs (re-entrant; main
+        thread only: Python lets no other thread set handlers, and there this does nothing)."""
+        if threading.current_thread() is not threading.main_thread() or self._installed:
             yield self
             return
-        previous = {sig: signal.getsignal(sig) for sig in SIGNALS}
-        for sig in SIGNALS:
-            signal.signal(sig, self.handle)
+        previous = self.install()
         try:
             yield self
         finally:
+            self._installed = 0
             for sig, old in previous.items():
                 signal.signal(sig, old if old is not None else signal.SIG_DFL)
+
+    def install(self) -> dict[int, Any]:
+        """Handle both signals from now on; returns the handlers replaced. Signals the
+        package's first lines kept while the command imported itself count as received."""
+        from . import EARLY_SIGNALS
+
+        previous = {sig: signal.getsignal(sig) for sig in SIGNALS}
+        for sig in SIGNALS:
+            signal.signal(sig, self.handle)
+        self._installed = 1
+        if EARLY_SIGNALS:
+            self.count += len(EARLY_SIGNALS)
+            EARLY_SIGNALS.clear()
+            self._pending = True
+        return previous
+
+    @property
+    def holding(self) -> bool:
+        return self._held > 0
+
+    def hold(self) -> None:
+        """Hold signals until :meth:`release` (the command is still starting up)."""
+        self._held += 1
+
+    def release(self) -> None:
+        """Stop holding; a signal that came meanwhile is raised as ``KeyboardInterrupt``."""
+        self._held -= 1
+        self.release_pending()
 
     @contextlib.contextmanager
     def on_loop(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> Iterator[None]:
@@ -82,14 +113,21 @@ class Signals:
     def held(self) -> Iterator[None]:
         """Hold signals while the block runs (a file is being written); one that came
         meanwhile is raised as ``KeyboardInterrupt`` at the end."""
-        self._held += 1
+        self.hold()
         try:
             yield
         finally:
             self._held -= 1
+        self.release_pending()
+
+    def release_pending(self) -> None:
         if self._pending and not self._held:
             self._pending = False
             raise KeyboardInterrupt
 
 
-__all__ = ["SIGNALS", "Signals"]
+COMMAND = Signals()
+"""The ``chaos`` command's signal handling, installed and holding from the package's first
+line when the package is run as the command (see chaos/__init__.py)."""
+
+__all__ = ["COMMAND", "SIGNALS", "Signals"]
