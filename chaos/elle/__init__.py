@@ -27,6 +27,21 @@ from .bank import check_bank
 from .check import check
 from .consistency import LEVELS, forbidden
 from .result import Anomaly, ElleResult, Step
+from .spec import BankCheckSpec, ElleCheckSpec, TxnCheckSpec, parse_spec, run_check
 from .txns import TxnHistoryError
 
-__all__ = ["LEVELS", "Anomaly", "ElleResult", "Step", "TxnHistoryError", "check", "check_bank", "forbidden"]
+__all__ = [
+    "LEVELS",
+    "Anomaly",
+    "BankCheckSpec",
+    "ElleCheckSpec",
+    "ElleResult",
+    "Step",
+    "TxnCheckSpec",
+    "TxnHistoryError",
+    "check",
+    "check_bank",
+    "forbidden",
+    "parse_spec",
+    "run_check",
+]

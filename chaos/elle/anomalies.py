@@ -45,12 +45,24 @@ LEVEL_CYCLES = {
 """Level broken by a component -> (fallback anomaly, witness classes that prove it, what it is)."""
 
 
+SHOWN_ELEMENTS = 10
+"""Elements of a read spelled out in explanations; longer reads show their first two and last
+six (the end is what the edges are about; the whole read is in the operation)."""
+
+
 def _show(value: Any) -> str:
     if value is None:
         return "?"
     if isinstance(value, tuple):
-        return "[" + " ".join(_show(v) for v in value) + "]"
+        if len(value) > SHOWN_ELEMENTS:
+            hidden = len(value) - 8
+            return f"[{_elements(value[:2])} ...{hidden} more... {_elements(value[-6:])}]"
+        return f"[{_elements(value)}]"
     return repr(value) if isinstance(value, str) else str(value)
+
+
+def _elements(values: tuple[Any, ...]) -> str:
+    return " ".join(str(v) if type(v) is int else _show(v) for v in values)
 
 
 def describe_mops(mops: Iterable[MicroOp]) -> str:
@@ -81,9 +93,7 @@ def internal_anomalies(txns: Iterable[Txn]) -> list[Anomaly]:
                         Anomaly(
                             "future-read",
                             [txn.op.id],
-                            [
-                                f"{txn.name} read key {_show(key)} with element {_show(value)} before appending it"
-                            ],
+                            [f"{txn.name} read key {_show(key)} with element {_show(value)} before appending it"],
                             details={"key": key, "element": value},
                         )
                     )
@@ -224,8 +234,9 @@ def lost_updates(txns: Iterable[Txn]) -> list[Anomaly]:
                 "lost-update",
                 [t.op.id for t, _ in members],
                 [
-                    f"{names} all read key {_show(key)} as {_show(value)} and then appended to it ({appended}): "
-                    "each update was made without seeing the others"
+                    f"{names} {'both' if len(members) == 2 else 'all'} read key {_show(key)} as {_show(value)} "
+                    f"and then appended to it ({appended}): each update was made without seeing the "
+                    f"{'other' if len(members) == 2 else 'others'}"
                 ],
                 details={"key": key, "value": list(value)},
             )

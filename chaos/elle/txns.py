@@ -108,15 +108,21 @@ def _micro_ops(op: Operation, value: Any, completed: bool) -> list[MicroOp]:
                 f'["r", key, value] or ["append", key, element]'
             )
         f, key, v = mop
-        key = hashable(key)
+        if type(key) is not int and type(key) is not str:
+            key = hashable(key)
         if f == APPEND:
-            mops.append((APPEND, key, hashable(v)))
+            mops.append((APPEND, key, v if type(v) is int or type(v) is str else hashable(v)))
         elif not completed:
             mops.append((READ, key, None))  # what an unfinished read returned is unknown
         elif v is None:
             mops.append((READ, key, ()))  # nil: the key has no appends yet
         elif isinstance(v, list | tuple):
-            mops.append((READ, key, tuple(hashable(e) for e in v)))
+            elements = tuple(v)
+            try:
+                hash(elements)  # scalars all: the common case, decided in C
+            except TypeError:
+                elements = tuple(hashable(e) for e in v)
+            mops.append((READ, key, elements))
         else:
             raise TxnHistoryError(
                 f"operation {op.id} (process {op.process}): micro-op {i} read {v!r}; a read returns a list or nil"
