@@ -217,10 +217,8 @@ class _Search:
     def attempt(self, search: Callable[..., None], *args: object) -> None:
         """Run one witness search, unless the time limit has passed (then, or if it passes
         during the search, the component is marked as not fully searched)."""
-        if self.budget.expired:
-            self.findings.timed_out = True
-            return
         try:
+            self.budget.check()
             search(*args)
         except SearchTimeout:
             self.findings.timed_out = True
