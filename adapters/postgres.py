@@ -585,10 +585,14 @@ class PostgresTransaction:
             self._con = None
             try:
                 await con.execute("ROLLBACK")
-            except BaseException:
+            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError, TimeoutError):
+                # Rolled back all the same: the server aborts what a closed connection left open.
+                pool.discard(con)
+            except BaseException:  # cancelled: the connection goes, the cancellation propagates
                 pool.discard(con)
                 raise
-            pool.release(con)
+            else:
+                pool.release(con)
             if kind is None:
                 raise Aborted(
                     f"{store._where()}: a statement failed, the transaction was rolled back", store=store.kind
