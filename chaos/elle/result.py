@@ -53,9 +53,19 @@ class Anomaly:
     details: dict[str, Any] = field(default_factory=dict)
     forbidden: bool = True
 
+    @property
+    def headline(self) -> str:
+        """One line: a cycle as its path (``op 3 -rw-> op 5 -wr-> op 3``), else the first line
+        of the explanation."""
+        if self.steps:
+            path = " ".join(f"op {s.source} -{s.kind}->" for s in self.steps)
+            return f"{self.kind}: {path} op {self.steps[-1].target}"
+        return f"{self.kind}: {self.explanation[0]}" if self.explanation else self.kind
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
+            "headline": self.headline,
             "forbidden": self.forbidden,
             "ops": list(self.ops),
             "steps": [s.to_dict() for s in self.steps],
@@ -123,7 +133,7 @@ class ElleResult:
             failed=list(worst.ops),
             states=[],
             operations=[self.operation_index[i] for i in worst.ops if i in self.operation_index],
-            reason=f"{worst.kind}: {worst.explanation[0] if worst.explanation else ''}".rstrip(": "),
+            reason=worst.headline,
             explanation=[f"{worst.kind}:", *("  " + line for line in worst.explanation)],
         )
 
