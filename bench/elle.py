@@ -1,14 +1,15 @@
 """Benchmark of the list-append checker: ``python bench/elle.py [--transactions N] [--repeat R]``.
 
-Histories are real runs: the built-in ``list-append`` system driven by the runner (ten
-workers) against the in-memory store, in two of its modes:
+Histories are real runs: the built-in ``list-append`` system driven by ten concurrent workers
+(the test suite's driver, tests/txn_driver.py, which records what the runner records) against
+the in-memory store, in two of its modes:
 
 * ``repeatable_read`` (snapshot isolation, like PostgreSQL's repeatable read): a quarter of the
   transactions fail on write conflicts; the committed ones show write skew (G2-item) only;
 * ``snapshot_reads`` (no conflict detection): every transaction commits, and the graph is
   full of G-single, G-nonadjacent and G2-item cycles, lost updates and incompatible orders.
 
-Each history is written to history.jsonl as a run writes it. Then, in a fresh subprocess per
+Each history is written to a history.jsonl file, one event per line. Then, in a fresh subprocess per
 measurement (so that its peak RSS is its own), the history is read and paired
 (``load_operations``) and checked as serializable: the figures are the check's wall time, the
 reading's, and the subprocess's peak RSS (``ru_maxrss``: interpreter, history and checker
@@ -31,34 +32,29 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from adapters import create
 from chaos.elle import check
-from chaos.experiment import loads
 from chaos.history import load_operations
-from chaos.runner import Runner
-
-EXPERIMENT = """
-name: bench-elle-{isolation}
-seed: 11
-operations: {transactions}
-concurrency: 10
-stores:
-  db:
-    adapter: memory
-    settings: {{isolation: {isolation}}}
-system: list-append
-workload:
-  keys: [txn]
-  mix: {{txn: 1}}
-checks:
-  - model: register   # a placeholder: the runner cannot judge transactions (unknown, ignored)
-"""
+from chaos.systems.txn import ListAppend
+from tests.txn_driver import drive
 
 
 def generate(isolation: str, transactions: int, out: Path) -> Path:
-    """Run the list-append system on the memory store; the run's history.jsonl."""
-    loaded = loads(EXPERIMENT.format(isolation=isolation, transactions=transactions), "bench")
-    result = asyncio.run(Runner(loaded, out / isolation, report=False).run())
-    return result.run_dir / "history.jsonl"
+    """Run the list-append system on the memory store; the history file."""
+
+    async def run() -> None:
+        store = create("memory", {"isolation": isolation}, f"bench-{isolation}")
+        await store.open()
+        try:
+            await drive(
+                ListAppend, store, operations=transactions, concurrency=10, mix={"txn": 1}, seed=11, history=path
+            )
+        finally:
+            await store.close()
+
+    path = out / f"{isolation}.jsonl"
+    asyncio.run(run())
+    return path
 
 
 def measure(path: Path, consistency: str) -> dict[str, object]:

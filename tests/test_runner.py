@@ -14,8 +14,9 @@ from chaos.runner import Runner, run_experiment
 
 
 def experiment(system: str = "register", *, expect: str = "valid", ops: int = 600, extra: str = "") -> str:
-    return textwrap.dedent(
-        f"""\
+    return (
+        textwrap.dedent(
+            f"""\
         name: runner-test
         seed: 7
         operations: {ops}
@@ -31,7 +32,9 @@ def experiment(system: str = "register", *, expect: str = "valid", ops: int = 60
           - model: cas-register
         expect: {expect}
         """
-    ) + extra
+        )
+        + extra
+    )
 
 
 def assert_history_invariants(path: Path) -> None:

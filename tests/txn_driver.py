@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 from adapters import DefiniteError
 from chaos.clock import make_clock
+from chaos.encoding import dumps
 from chaos.experiment import WorkloadSpec
 from chaos.history import Operation, pair
 from chaos.system import Env, OperationFailed
@@ -32,9 +34,10 @@ async def drive(
     mix: dict[str, float],
     seed: int = 1,
     role: str = "db",
+    history: Path | None = None,
 ) -> list[Operation]:
     """Run ``operations`` requests of ``system`` on ``store`` (opened) with ``concurrency``
-    workers; the paired history."""
+    workers; the paired history (also written to ``history`` as JSON Lines, when given)."""
     start = time.monotonic_ns()
     clock = make_clock("scaled", 1.0, start)
     shared: dict[str, Any] = {}
@@ -81,4 +84,6 @@ async def drive(
                 record(process, "ok", f, key, output)
 
     await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    if history is not None:
+        history.write_bytes(b"".join(dumps(event) + b"\n" for event in events))
     return pair(events)

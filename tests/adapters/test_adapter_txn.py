@@ -10,11 +10,12 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
-from adapters import Aborted, ConnectionLost, DefiniteError, Rejected, Timeout, Transactional, Unsupported
+from adapters import Aborted, ConnectionLost, DefiniteError, Rejected, Timeout, Transactional, Unsupported, create
 from adapters.postgres import quote_ident
 
 from .opening import Opener, opening
@@ -197,17 +198,21 @@ async def test_a_deadlock_is_definite(postgres: Opener) -> None:
     assert await store.txn([["r", "a", None]]) == [["r", "a", b"1"]]
 
 
-async def blocked_backend(admin: asyncpg.Connection, query: str) -> int:
-    """The pid of the backend running a statement like ``query`` (a ``LIKE`` pattern)."""
-    for _ in range(500):
+async def busy_backend(admin: asyncpg.Connection, store: Any, query: str) -> int:
+    """The pid of the store's own backend running a statement like ``query`` (a ``LIKE``
+    pattern). Only the store's connections are looked at: the server is shared, and a
+    backend that is not ours must never be terminated."""
+    for _ in range(1000):
+        pids = [con.get_server_pid() for con in store._pool._all]
         pid = await admin.fetchval(
-            "SELECT pid FROM pg_stat_activity WHERE query LIKE $1 AND state = 'active' AND pid <> pg_backend_pid()",
+            "SELECT pid FROM pg_stat_activity WHERE pid = ANY($1::int[]) AND query LIKE $2 AND state = 'active'",
+            pids,
             query,
         )
         if pid is not None:
             return pid
         await asyncio.sleep(0.01)
-    raise AssertionError(f"no backend ran {query!r}")
+    raise AssertionError(f"no backend of the store ran {query!r}")
 
 
 @pytest.mark.postgres
@@ -225,7 +230,7 @@ async def test_a_connection_killed_before_commit_is_definite(postgres: Opener, a
                 await tx.write("x", b"after")  # waits on the lock, then its backend is killed
 
         task = asyncio.create_task(update())
-        pid = await blocked_backend(admin, "INSERT INTO%ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value")
+        pid = await busy_backend(admin, store, "INSERT INTO%ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value")
         await admin.execute("SELECT pg_terminate_backend($1)", pid)
         with pytest.raises(Aborted, match="before COMMIT") as caught:
             await task
@@ -267,7 +272,7 @@ async def test_a_connection_killed_during_commit_is_an_unknown_outcome(
     store = await postgres()
     await slow_commit(store, 30)
     task = asyncio.create_task(store.txn([["append", "x", b"1,"]]))
-    pid = await blocked_backend(admin, "COMMIT")
+    pid = await busy_backend(admin, store, "COMMIT")
     await admin.execute("SELECT pg_terminate_backend($1)", pid)
     with pytest.raises(ConnectionLost, match="during COMMIT: the transaction may have committed") as caught:
         await task
@@ -286,3 +291,69 @@ async def test_a_commit_that_times_out_may_still_commit(postgres: Opener, slow_c
             break
         await asyncio.sleep(0.05)
     assert await store.get("x") == b"1,"
+
+
+class SlowRelay:
+    """A TCP relay on loopback between a store and PostgreSQL whose answers can be held back
+    ``delay`` seconds: a slow network, for real, inside the test."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.delay = 0.0
+        self.server: asyncio.Server | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        return self.server.sockets[0].getsockname()[1]
+
+    async def _accept(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection(*self.target)
+        for task in (self._pump(client_r, server_w, slow=False), self._pump(server_r, client_w, slow=True)):
+            self.tasks.add(asyncio.create_task(task))
+
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, slow: bool) -> None:
+        try:
+            while chunk := await reader.read(65536):
+                if slow and self.delay:
+                    await asyncio.sleep(self.delay)
+                writer.write(chunk)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+@pytest.mark.postgres
+async def test_a_rollback_that_times_out_keeps_the_error_that_ended_the_transaction(pg_dsn: str) -> None:
+    parts = urlsplit(pg_dsn)
+    relay = SlowRelay(parts.hostname or "127.0.0.1", parts.port or 5432)
+    port = await relay.start()
+    netloc = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+    dsn = urlunsplit(parts._replace(netloc=f"{netloc}127.0.0.1:{port}"))
+    store = create("postgres", {"dsn": dsn, "command_timeout": 0.3, "pool_size": 1}, f"relay-{uuid.uuid4().hex[:8]}")
+    await store.open()
+    try:
+        with pytest.raises(Rejected, match="SQLSTATE") as caught:
+            async with store.transaction() as tx:
+                await tx.append("x", b"1")
+                try:
+                    await tx.write("nul\x00byte", b"v")  # text cannot hold NUL: refused, the transaction aborted
+                finally:
+                    relay.delay = 1.0  # and the answer to ROLLBACK comes after command_timeout
+        assert caught.value.definite
+        relay.delay = 0.0
+        assert await store.get("x") is None  # rolled back: the server dropped what it never committed
+        assert await store.txn([["append", "x", b"2"], ["r", "x", None]]) == [["append", "x", b"2"], ["r", "x", b"2"]]
+    finally:
+        relay.delay = 0.0
+        await store.close()
+        await relay.close()

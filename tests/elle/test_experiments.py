@@ -1,37 +1,60 @@
-"""The known answers of experiments/txn: each file, run against the real PostgreSQL by the
-runner as written, gives the verdict its ``expect:`` names.
+"""The known answers of experiments/txn: each file, run against the real PostgreSQL as
+written (its store settings, system, workload, concurrency, operations and seed), gives the
+verdict its ``expect:`` names, by its own checks.
 
-The runner does not run ``type: elle`` and ``type: bank`` checks itself yet, so the test runs
-the experiment with a placeholder linearizability check (which refuses transactions: its
-verdict is ``unknown`` and ignored), reads the run's history.jsonl back and runs the file's own
-checks on it with :func:`chaos.elle.run_check`, as the pipeline will.
+The files are written for ``chaos run``; until the run pipeline runs ``type: elle`` and
+``type: bank`` checks, this test runs them with the test driver (tests/txn_driver.py) and
+:func:`chaos.elle.run_check`, the call the pipeline will make.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from adapters import create
 from chaos.elle import ElleResult, run_check
-from chaos.experiment import loads
-from chaos.history import load_operations
-from chaos.runner import Runner
+from chaos.system import resolve
+from tests.txn_driver import drive
 
 EXPERIMENTS = sorted(Path("experiments/txn").glob("*.yaml"))
+_ENV = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
 pytestmark = pytest.mark.postgres
 
 
-async def run_file(path: Path, out: Path) -> tuple[dict[str, Any], list[ElleResult]]:
-    data = yaml.safe_load(path.read_text())
-    checks = data["checks"]
-    data["checks"] = [{"model": "register"}]
-    result = await Runner(loads(yaml.safe_dump(data), str(path)), out, report=False).run()
-    operations = load_operations(result.run_dir / "history.jsonl")
-    return data, [run_check(check, operations, f"checks.{i}") for i, check in enumerate(checks)]
+def read_experiment(path: Path) -> dict[str, Any]:
+    """The file's YAML with ``${VAR:-default}`` filled in from the environment."""
+    text = _ENV.sub(lambda m: os.environ.get(m["name"], m["default"] or ""), path.read_text())
+    return yaml.safe_load(text)
+
+
+async def run_file(path: Path) -> tuple[dict[str, Any], list[ElleResult]]:
+    data = read_experiment(path)
+    ((role, spec),) = data["stores"].items()
+    store = create(
+        spec["adapter"], spec["settings"], f"{data['name']}-{uuid.uuid4().hex[:8]}", concurrency=data["concurrency"]
+    )
+    await store.open()
+    try:
+        operations = await drive(
+            resolve(data["system"]),
+            store,
+            operations=data["operations"],
+            concurrency=data["concurrency"],
+            mix=data["workload"]["mix"],
+            seed=data["seed"],
+            role=role,
+        )
+    finally:
+        await store.close()
+    return data, [run_check(check, operations, f"checks.{i}") for i, check in enumerate(data["checks"])]
 
 
 def verdict(results: list[ElleResult]) -> str:
@@ -50,11 +73,9 @@ def test_every_known_answer_has_a_file() -> None:
 
 
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.stem)
-async def test_the_experiment_gives_its_known_answer(
-    path: Path, tmp_path: Path, pg_dsn: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_the_experiment_gives_its_known_answer(path: Path, pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHAOS_PG_DSN", pg_dsn)
-    data, results = await run_file(path, tmp_path / "run")
+    data, results = await run_file(path)
     assert verdict(results) == data["expect"], "\n".join(r.describe() for r in results)
     kinds = {kind for result in results for kind in result.counts}
     if path.stem == "list-append-repeatable-read":
@@ -67,43 +88,3 @@ async def test_the_experiment_gives_its_known_answer(
         assert results[1].verdict == "valid"  # as read committed it holds
     if path.stem == "bank-read-committed":
         assert results[0].counts.get("wrong-total", 0) >= 1
-
-
-FAULTY = """
-name: list-append-serializable-faults
-seed: 5
-operations: 1000
-concurrency: 10
-stores:
-  db:
-    adapter: postgres
-    settings:
-      dsn: ${CHAOS_PG_DSN}
-      isolation: serializable
-      statement_timeout: 100ms
-      command_timeout: 50ms
-system: list-append
-workload:
-  keys: [txn]
-  mix: {txn: 1}
-faults:
-  - {kind: network, store: db, toxic: latency, latency: 10ms, jitter: 40ms, probability: 0.5}
-checks:
-  - {type: elle, consistency: serializable}
-expect: valid
-"""
-
-
-async def test_timeouts_before_and_during_commit_keep_a_serializable_history_valid(
-    tmp_path: Path, pg_dsn: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A slow network (the runner's proxy) makes statements, COMMITs and ROLLBACKs outlast
-    ``command_timeout``: failures before COMMIT are ``fail``, during it ``info``, and the
-    checker must not mistake either for an anomaly."""
-    monkeypatch.setenv("CHAOS_PG_DSN", pg_dsn)
-    path = tmp_path / "faulty.yaml"
-    path.write_text(FAULTY)
-    _, (result,) = await run_file(path, tmp_path / "run")
-    assert result.verdict == "valid", result.describe()
-    assert result.stats["fail"] > 0
-    assert result.stats["ok"] > 300

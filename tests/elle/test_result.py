@@ -146,3 +146,22 @@ def test_the_checker_imports_no_adapter() -> None:
                 assert not node.module.startswith("adapters") or node.module == "adapters.settings", path
             if isinstance(node, ast.Import):
                 assert not any(a.name.startswith("adapters") for a in node.names), path
+
+
+def test_an_elle_result_has_everything_a_check_result_has() -> None:
+    """The summary, junit.xml, results.json and the report read a check result's public
+    fields and methods: a transactional result has them all, so it can stand beside one."""
+    import dataclasses
+    import inspect
+
+    from chaos.checker import CheckResult
+
+    public = {f.name for f in dataclasses.fields(CheckResult)} | {
+        name for name, _ in inspect.getmembers(CheckResult) if not name.startswith("_")
+    }
+    result = check(WRITE_SKEW_AND_READ_SKEW, "serializable")
+    missing = {name for name in public if not hasattr(result, name)}
+    # linearization, explored: the certificate and effort of a linearizability search, which a
+    # dependency-graph check has no counterpart of.
+    assert missing <= {"linearization", "explored"}, missing
+    assert isinstance(result.to_dict()["counterexample"]["failed"], list)
