@@ -88,23 +88,18 @@ def test_load_jepsen_edn(tmp_path: Path) -> None:
     assert events[2]["process"] == "nemesis" and events[2]["value"] == 'partition "majority"'
     assert events[0] == {"index": 0, "time": 100, "process": 0, "type": "invoke", "f": "write", "value": 3}
     assert [(o.f, o.status, o.value, o.output) for o in ops] == [
-        ("write", "ok", 3, 3),
-        ("read", "ok", None, 3),
-        ("cas", "fail", [3, 4], [3, 4]),
-        ("cas", "info", [3, 5], None),
-    ]
+        ("write", "ok", 3, 3), ("read", "ok", None, 3), ("cas", "fail", [3, 4], [3, 4]),
+        ("cas", "info", [3, 5], None)]
     assert ops[2].error == "timeout"
     assert check(ops, "cas-register").verdict == "valid"
 
 
 def test_load_jepsen_edn_vector_without_times(tmp_path: Path) -> None:
     path = tmp_path / "history.edn"
-    path.write_text(
-        "[{:process 0 :type :invoke :f :acquire :value nil}\n"
-        " {:process 0 :type :ok :f :acquire :value nil}\n"
-        " {:process 1 :type :invoke :f :acquire :value nil}\n"
-        " {:process 1 :type :ok :f :acquire :value nil}]\n"
-    )
+    path.write_text("[{:process 0 :type :invoke :f :acquire :value nil}\n"
+                    " {:process 0 :type :ok :f :acquire :value nil}\n"
+                    " {:process 1 :type :invoke :f :acquire :value nil}\n"
+                    " {:process 1 :type :ok :f :acquire :value nil}]\n")
     events, ops = load_history(path, "edn")
     assert [e["time"] for e in events] == [0, 1, 2, 3]
     assert check(ops, "mutex").verdict == "invalid"
@@ -112,11 +107,9 @@ def test_load_jepsen_edn_vector_without_times(tmp_path: Path) -> None:
 
 def test_load_knossos_set_history(tmp_path: Path) -> None:
     path = tmp_path / "set.edn"
-    path.write_text(
-        "{:process 0 :type :invoke :f :add :value 1}\n{:process 0 :type :ok :f :add :value 1}\n"
-        "{:process 1 :type :invoke :f :read :value nil}\n"
-        "{:process 1 :type :ok :f :read :value #{1}}\n"
-    )
+    path.write_text("{:process 0 :type :invoke :f :add :value 1}\n{:process 0 :type :ok :f :add :value 1}\n"
+                    "{:process 1 :type :invoke :f :read :value nil}\n"
+                    "{:process 1 :type :ok :f :read :value #{1}}\n")
     _, ops = load_history(path, "edn")
     assert ops[1].output == [1]
     assert check(ops, "set").verdict == "valid"
@@ -129,7 +122,7 @@ def test_load_knossos_set_history(tmp_path: Path) -> None:
         ("{:process 0 :type :ok :f :read}\n", ":1:"),
         ("{:process 0 :type :invoke :f :read}\n{:type :ok}\n", ":2: event has no :process"),
         ("{:process 0 :type :invoke :f :read}\n{:process 0 :type :done}\n", ":2: unknown :type"),
-        ('{:process 0 :type :invoke\n :f "unterminated}\n', ":2: bad EDN"),
+        ("{:process 0 :type :invoke\n :f \"unterminated}\n", ":2: bad EDN"),
         ("[1 2]\n", ":1: expected an event map"),
     ],
 )

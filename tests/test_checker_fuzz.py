@@ -107,9 +107,8 @@ def make_history(model: str, rnd: random.Random) -> list[Operation]:
         call = rnd.randint(0, 10)
         ret = call + rnd.randint(0, 4)
         status = rnd.choice(["ok", "ok", "ok", "info", "info", "fail"])
-        op = Operation(
-            id=i, process=i, f=f, key=rnd.choice(keys), value=value, output=None, status=status, call=call, ret=ret
-        )
+        op = Operation(id=i, process=i, f=f, key=rnd.choice(keys), value=value, output=None,
+                       status=status, call=call, ret=ret)
         happens = status == "ok" or (status == "info" and rnd.random() < 0.6)
         point = rnd.uniform(call, ret if status == "ok" else call + 6)
         plans.append((point, happens, op))
@@ -151,7 +150,8 @@ def make_history(model: str, rnd: random.Random) -> list[Operation]:
 
 
 @pytest.mark.parametrize("model", sorted(SPECS))
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(rnd=st.randoms(use_true_random=False))
 def test_checker_agrees_with_brute_force(model: str, rnd: random.Random) -> None:
     ops = make_history(model, rnd)
@@ -160,9 +160,7 @@ def test_checker_agrees_with_brute_force(model: str, rnd: random.Random) -> None
     result = check(ops, model)
     assert result.verdict == ("valid" if expected else "invalid"), (
         f"checker says {result.verdict}, reference says {expected}\n"
-        + "\n".join(repr(op) for op in ops)
-        + "\n"
-        + result.describe()
+        + "\n".join(repr(op) for op in ops) + "\n" + result.describe()
     )
     if expected:
         replay_result(ops, result.linearization, spec)

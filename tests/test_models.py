@@ -12,21 +12,13 @@ from chaos.models import ANY, MODELS, SAME, get_model
 
 
 def mk(f: str, value=None, output=None, status: str = "ok", key=None) -> Operation:
-    return Operation(
-        id=0,
-        process=0,
-        f=f,
-        key=key,
-        value=value,
-        output=output,
-        status=status,
-        call=0,
-        ret=1 if status != "info" else None,
-    )
+    return Operation(id=0, process=0, f=f, key=key, value=value, output=output, status=status,
+                     call=0, ret=1 if status != "info" else None)
 
 
 def test_registry_names() -> None:
-    assert set(MODELS) == {"register", "cas-register", "kv", "set", "queue", "mutex", "profile", "multi-register"}
+    assert set(MODELS) == {"register", "cas-register", "kv", "set", "queue", "mutex", "profile",
+                           "multi-register"}
     for name, model in MODELS.items():
         assert get_model(name) is model
     assert get_model(MODELS["kv"]) is MODELS["kv"]
@@ -66,12 +58,8 @@ def test_queue_info_dequeue_successors() -> None:
 
 def test_prepare_drops_unobservable_info_ops() -> None:
     m = get_model("register")
-    ops = [
-        mk("write", 1, status="info"),
-        mk("write", 2, status="info"),
-        mk("read", output=2),
-        mk("read", status="info"),
-    ]
+    ops = [mk("write", 1, status="info"), mk("write", 2, status="info"), mk("read", output=2),
+           mk("read", status="info")]
     kept = m.prepare(ops)
     assert [o.value for o in kept if o.f == "write"] == [2]
     assert all(o.status == "ok" for o in kept if o.f == "read")

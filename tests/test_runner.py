@@ -14,9 +14,8 @@ from chaos.runner import Runner, run_experiment
 
 
 def experiment(system: str = "register", *, expect: str = "valid", ops: int = 600, extra: str = "") -> str:
-    return (
-        textwrap.dedent(
-            f"""\
+    return textwrap.dedent(
+        f"""\
         name: runner-test
         seed: 7
         operations: {ops}
@@ -32,9 +31,7 @@ def experiment(system: str = "register", *, expect: str = "valid", ops: int = 60
           - model: cas-register
         expect: {expect}
         """
-        )
-        + extra
-    )
+    ) + extra
 
 
 def assert_history_invariants(path: Path) -> None:
