@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from adapters.settings import parse_duration
+from adapters.settings import Duration  # the project's one duration syntax (10s, 500ms, 2m)
 from chaos.errors import BadInput
 from chaos.history import Operation
 
@@ -26,8 +26,6 @@ from .bank import check_bank
 from .check import check
 from .consistency import LEVELS, level
 from .result import ElleResult
-
-Seconds = Annotated[float, BeforeValidator(parse_duration)]
 
 
 class ElleCheckSpec(BaseModel):
@@ -39,7 +37,7 @@ class ElleCheckSpec(BaseModel):
     consistency: str = "serializable"
     """``serializable`` (default), ``snapshot-isolation``, ``repeatable-read``,
     ``read-committed`` or ``read-uncommitted``."""
-    time_limit: Seconds | None = Field(None, gt=0)
+    time_limit: Duration | None = Field(None, gt=0)
     """Seconds the witness-cycle search may take (whether each level holds is decided anyway)."""
     workload: Literal["list-append"] = "list-append"
 
