@@ -11,6 +11,7 @@ import inspect
 from typing import Any
 
 from .errors import (
+    Aborted,
     AdapterError,
     ConfigError,
     ConnectError,
@@ -23,7 +24,7 @@ from .errors import (
     Unavailable,
     Unsupported,
 )
-from .protocol import Endpoint, Store
+from .protocol import Endpoint, Store, Transaction, Transactional
 
 BACKENDS: dict[str, str] = {
     "memory": "adapters.memory:MemoryStore",
@@ -54,6 +55,7 @@ def create(
 
 __all__ = [
     "BACKENDS",
+    "Aborted",
     "AdapterError",
     "ConfigError",
     "ConnectError",
@@ -65,6 +67,8 @@ __all__ = [
     "Rejected",
     "Store",
     "Timeout",
+    "Transaction",
+    "Transactional",
     "Unavailable",
     "Unsupported",
     "create",

@@ -48,6 +48,11 @@ class Rejected(DefiniteError):
     """The store received the call and refused it without applying it."""
 
 
+class Aborted(DefiniteError):
+    """A transaction ended without committing: rolled back after an error, or its connection
+    lost (or timed out) before COMMIT was sent. None of its writes took effect."""
+
+
 class Unsupported(DefiniteError):
     """The backend cannot perform this primitive (e.g. compare-and-set on an S3 server
     without conditional writes)."""
@@ -81,7 +86,12 @@ class NamespaceNotEmpty(AdapterError):
 
 
 async def open_within(
-    steps: Awaitable[None], *, timeout: float, where: str, kind: str, abandon: Callable[[], Awaitable[None]],
+    steps: Awaitable[None],
+    *,
+    timeout: float,
+    where: str,
+    kind: str,
+    abandon: Callable[[], Awaitable[None]],
     silence: str = "no answer",
 ) -> None:
     """Run a store's opening ``steps`` within ``timeout``; on any failure release what was

@@ -24,6 +24,18 @@ Settings (besides ``keep``, ``reuse``, ``connect_timeout``, ``retry``)::
     statement_timeout: 2s    # server-side: the statement is cancelled (definite failure)
     command_timeout: 5s      # client-side: no answer in time (unknown outcome)
 
+Transactions (:class:`~adapters.protocol.Transactional`): ``transaction()`` holds one
+connection from ``BEGIN ISOLATION LEVEL <isolation>`` to ``COMMIT``; ``read`` is a ``SELECT``,
+``write`` the ``put`` upsert and ``append`` ``INSERT ... ON CONFLICT DO UPDATE SET value =
+value || $2``, so the concatenation happens in the server, on whatever row version the
+isolation level lets the statement see. ``txn(ops)`` runs a list of micro-ops in one.
+A transaction's outcome is known unless COMMIT itself was interrupted: an error before COMMIT
+(a serialization failure, a deadlock, a lost connection or a timeout) leaves nothing
+committed, since the server rolls back a transaction whose COMMIT it never received, and is
+definite (:class:`~adapters.errors.Rejected`, :class:`~adapters.errors.Aborted`); a server
+error answering COMMIT is definite too; a connection lost or timed out during COMMIT is
+:class:`~adapters.errors.ConnectionLost` / :class:`~adapters.errors.Timeout`.
+
 Errors, by what they prove: a failure to get a connection (nothing was sent) is
 :class:`~adapters.errors.Unavailable`; an error the server answered with (constraint
 violation, serialization failure, statement timeout) is :class:`~adapters.errors.Rejected`,
@@ -41,7 +53,7 @@ import hashlib
 import re
 import socket
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -49,6 +61,7 @@ import asyncpg
 from pydantic import Field, model_validator
 
 from .errors import (
+    Aborted,
     AdapterError,
     ConfigError,
     ConnectError,
@@ -58,8 +71,9 @@ from .errors import (
     Timeout,
     Unavailable,
 )
-from .retry import Retrying, transient
+from .retry import STORE_PRIMITIVES, Retrying, transient
 from .settings import CommonSettings, validate_settings
+from .transactions import run_micro_ops
 from .units import Duration
 
 DEFAULT_POOL_SIZE = 10
@@ -79,6 +93,9 @@ _ISOLATION = {
     "repeatable_read": "repeatable read",
     "serializable": "serializable",
 }
+_ISOLATION_NAMES = {sql: name for name, sql in _ISOLATION.items()} | {"read uncommitted": "read_committed"}
+"""PostgreSQL's answer to ``SHOW transaction_isolation`` -> our name (its read uncommitted
+behaves as read committed)."""
 
 
 class PostgresSettings(CommonSettings):
@@ -286,10 +303,18 @@ class PostgresStore(Retrying):
         self._sql_swap = f"UPDATE {t} SET value = $3 WHERE key = $1 AND value = $2"
         self._sql_list_all = f'SELECT key FROM {t} ORDER BY key COLLATE "C"'
         self._sql_list = f"SELECT key FROM {t} WHERE key LIKE $1 ESCAPE '\\' ORDER BY key COLLATE \"C\""
+        self._sql_append = (
+            f"INSERT INTO {t} AS cur (key, value) VALUES ($1, $2) "
+            "ON CONFLICT (key) DO UPDATE SET value = cur.value || EXCLUDED.value"
+        )
         self._sql_drop = f"DROP TABLE IF EXISTS {t}"
         self._sql_clear = f"DELETE FROM {t}"
-        self.use_retry_policy(self.settings.retry)
-
+        isolation = self.settings.isolation
+        self._sql_begin = "BEGIN" if isolation is None else f"BEGIN ISOLATION LEVEL {_ISOLATION[isolation].upper()}"
+        self.isolation: str = isolation or "read_committed"
+        """The level transactions run at: the setting, or the server's default (read at open)."""
+        # txn is retried like a write: after definite, passing errors only (nothing committed).
+        self.use_retry_policy(self.settings.retry, (*STORE_PRIMITIVES, "txn"))
 
     def _where(self) -> str:
         return f"postgres at {self.address}"
@@ -332,6 +357,9 @@ class PostgresStore(Retrying):
         try:
             await con.execute(self._sql_create)
             row = await con.fetchrow(self._sql_probe)
+            if self.settings.isolation is None:
+                default = await con.fetchval("SHOW default_transaction_isolation")
+                self.isolation = _ISOLATION_NAMES.get(str(default), "read_committed")
         except asyncpg.UndefinedColumnError:
             raise ConnectError(
                 f"{self._where()}: table {self.table} exists without columns key text, value bytea",
@@ -446,3 +474,163 @@ class PostgresStore(Retrying):
             pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             rows = await self._run("fetch", self._sql_list, pattern)
         return [row[0] for row in rows]
+
+    # ------------------------------------------------------------------ transactions
+
+    def transaction(self) -> PostgresTransaction:
+        """A transaction on one connection (``async with store.transaction() as tx``)."""
+        return PostgresTransaction(self)
+
+    async def txn(self, ops: Sequence[Sequence[Any]]) -> list[list[Any]]:
+        """Run ``[f, key, value]`` micro-ops (``r``, ``w``, ``append``) in one transaction."""
+        return await run_micro_ops(self.transaction(), ops)
+
+
+class PostgresTransaction:
+    """One transaction of a :class:`PostgresStore`: a connection held from BEGIN to COMMIT.
+
+    What each error proves is decided by whether COMMIT was sent: before it, the server
+    cannot have committed (it rolls back a transaction whose connection dies), so every
+    failure is definite; during it, a lost connection or a timeout leaves the outcome unknown.
+    """
+
+    __slots__ = ("_con", "_failed", "_store")
+
+    def __init__(self, store: PostgresStore) -> None:
+        self._store = store
+        self._con: asyncpg.Connection | None = None
+        self._failed = False
+
+    async def __aenter__(self) -> PostgresTransaction:
+        store = self._store
+        pool = store._pool
+        if pool is None:
+            raise Unavailable(f"{store._where()}: store is not open", store=store.kind)
+        try:
+            self._con = pool.free.pop() if pool.free else await pool.acquire()
+        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError, TimeoutError) as exc:
+            raise transient(
+                Unavailable(f"{store._where()}: no connection: {_connect_reason(exc)}", store=store.kind)
+            ) from None
+        await self._statement("execute", store._sql_begin)
+        return self
+
+    async def _statement(self, method: str, sql: str, *args: Any) -> Any:
+        """One statement inside the transaction. Any failure aborts the transaction, and
+        the error raised says so (definite: nothing of it was committed)."""
+        store, con = self._store, self._con
+        if con is None or self._failed:
+            raise Aborted(f"{store._where()}: the transaction was already rolled back", store=store.kind)
+        pool = store._pool
+        assert pool is not None
+        try:
+            return await getattr(con, method)(sql, *args)
+        except asyncpg.PostgresError as exc:
+            self._failed = True
+            error = store._statement_error(exc)
+            if isinstance(error, ConnectionLost):
+                self._drop()
+                raise transient(
+                    Aborted(f"{error} (before COMMIT: the transaction was rolled back)", store=store.kind)
+                ) from None
+            raise error from None
+        except TimeoutError:
+            self._drop()
+            raise transient(
+                Aborted(
+                    f"{store._where()}: no answer within {store.settings.command_timeout:g}s before COMMIT; "
+                    "the connection was closed and the transaction rolled back",
+                    store=store.kind,
+                )
+            ) from None
+        except (OSError, asyncpg.InterfaceError) as exc:
+            self._drop()
+            raise transient(
+                Aborted(
+                    f"{store._where()}: connection lost before COMMIT ({type(exc).__name__}): "
+                    "the transaction was rolled back",
+                    store=store.kind,
+                )
+            ) from None
+        except BaseException:  # cancelled: the statement may be running; the connection goes
+            self._drop()
+            raise
+
+    def _drop(self) -> None:
+        """Terminate the connection: the server rolls back what it had not committed."""
+        con, self._con = self._con, None
+        self._failed = True
+        if con is not None and self._store._pool is not None:
+            self._store._pool.discard(con)
+        elif con is not None:
+            con.terminate()
+
+    async def read(self, key: str) -> bytes | None:
+        return await self._statement("fetchval", self._store._sql_get, key)
+
+    async def write(self, key: str, value: bytes) -> None:
+        await self._statement("execute", self._store._sql_put, key, value)
+
+    async def append(self, key: str, value: bytes) -> None:
+        await self._statement("execute", self._store._sql_append, key, value)
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+        store, con = self._store, self._con
+        if con is None:  # already dropped: nothing to commit or roll back
+            if kind is None:
+                raise Aborted(f"{store._where()}: the transaction was rolled back", store=store.kind)
+            return False
+        pool = store._pool
+        assert pool is not None
+        if kind is not None or self._failed:
+            self._con = None
+            try:
+                await con.execute("ROLLBACK")
+            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError, TimeoutError):
+                # Rolled back all the same: the server aborts what a closed connection left open.
+                pool.discard(con)
+            except BaseException:  # cancelled: the connection goes, the cancellation propagates
+                pool.discard(con)
+                raise
+            else:
+                pool.release(con)
+            if kind is None:
+                raise Aborted(
+                    f"{store._where()}: a statement failed, the transaction was rolled back", store=store.kind
+                )
+            return False
+        self._con = None
+        try:
+            status = await con.execute("COMMIT")
+        except asyncpg.PostgresError as failure:
+            error = store._statement_error(failure)
+            if isinstance(error, ConnectionLost):
+                pool.discard(con)
+                raise ConnectionLost(
+                    f"{error} during COMMIT: the transaction may have committed", store=store.kind
+                ) from None
+            pool.release(con)  # the server answered: the transaction is over, rolled back
+            raise error from None
+        except TimeoutError:
+            pool.discard(con)
+            raise Timeout(
+                f"{store._where()}: no answer to COMMIT within {store.settings.command_timeout:g}s: "
+                "the transaction may have committed",
+                store=store.kind,
+            ) from None
+        except (OSError, asyncpg.InterfaceError) as failure:
+            pool.discard(con)
+            raise ConnectionLost(
+                f"{store._where()}: connection lost during COMMIT ({type(failure).__name__}): "
+                "the transaction may have committed",
+                store=store.kind,
+            ) from None
+        except BaseException:
+            pool.discard(con)
+            raise
+        pool.release(con)
+        if status != "COMMIT":  # PostgreSQL answers ROLLBACK to the COMMIT of an aborted transaction
+            raise Aborted(
+                f"{store._where()}: COMMIT answered {status}: the transaction was rolled back", store=store.kind
+            )
+        return False

@@ -116,6 +116,8 @@ BUILTINS: dict[str, str] = {
     "profile-cleaner-improved": "chaos.systems.profile.cleaner:ImprovedCleanerProfile",
     "profile-cleaner-kill": "chaos.systems.profile.cleaner:KillCleanerProfile",
     "profile-cleaner-working": "chaos.systems.profile.cleaner:WorkingCleanerProfile",
+    "list-append": "chaos.systems.txn:ListAppend",
+    "bank-txn": "chaos.systems.txn:BankTxn",
 }
 """Built-in system name -> ``module:attr``. ``register`` and ``kv`` are the same code; the
 names say whether the workload uses one key or many."""

@@ -1,0 +1,47 @@
+"""Transactional checkers: Elle's list-append analysis, and Jepsen's bank.
+
+::
+
+    from chaos.checker import load_history
+    from chaos.elle import check
+
+    events, operations = load_history("history.edn", "edn")
+    result = check(operations, "snapshot-isolation")
+    print(result.summary)      # anomalies: G2-item x3
+    print(result.describe())   # each anomaly's transactions and edges, in words
+
+``check`` infers each key's version order from the reads of a list-append history, builds the
+ww/wr/rw dependency graph, finds its strongly connected components and, per anomaly class, a
+shortest cycle in each, and names what the consistency level forbids (Kingsbury and Alvaro,
+"Elle: Inferring Isolation Anomalies from Experimental Observations", VLDB 2020).
+``check_bank`` checks Jepsen's bank workload: every read sums to the total, no balance is
+negative. Both return an :class:`ElleResult`. Semantics: docs/elle.md.
+
+Pure Python, no adapter imported: it reads :class:`chaos.history.Operation` lists, from a run
+or from a file.
+"""
+
+from __future__ import annotations
+
+from .bank import check_bank
+from .check import check
+from .consistency import LEVELS, forbidden
+from .result import Anomaly, ElleResult, Step
+from .spec import BankCheckSpec, ElleCheckSpec, TxnCheckSpec, parse_spec, run_check
+from .txns import TxnHistoryError
+
+__all__ = [
+    "LEVELS",
+    "Anomaly",
+    "BankCheckSpec",
+    "ElleCheckSpec",
+    "ElleResult",
+    "Step",
+    "TxnCheckSpec",
+    "TxnHistoryError",
+    "check",
+    "check_bank",
+    "forbidden",
+    "parse_spec",
+    "run_check",
+]
