@@ -8,30 +8,43 @@ that found nothing is ``valid`` only when it covered its whole bounded space.
 
 from __future__ import annotations
 
+from . import elle
 from .checker import CheckResult, check
+from .elle import BankCheckSpec, ElleCheckSpec
 from .errors import ExitCode, verdict_exit_code
 from .execution import Execution
 from .experiment import CheckSpec, LoadedExperiment
 from .health import warnings
 from .history import Operation, load_operations
-from .result import Result, merge_verdicts
+from .result import Check, Result, merge_verdicts
 from .system import resolve
 
 INTERRUPTED = "interrupted while checking"
 
 
-def run_check(operations: list[Operation], spec: CheckSpec) -> CheckResult:
-    """One check of the history. A signal while it searches is an answer, not a crash: the
-    verdict is ``unknown (interrupted)``, and the run goes on to write what it has."""
+def run_check(operations: list[Operation], spec: CheckSpec | ElleCheckSpec | BankCheckSpec) -> Check:
+    """One check of the history: linearizability against a model, or a transactional check
+    (:mod:`chaos.elle`). A signal while it searches is an answer, not a crash: the verdict is
+    ``unknown (interrupted)``, and the run goes on to write what it has."""
     try:
-        return check(operations, spec.model, time_limit=spec.time_limit, memory_limit=spec.memory_limit)
+        if isinstance(spec, CheckSpec):
+            return check(operations, spec.model, time_limit=spec.time_limit, memory_limit=spec.memory_limit)
+        return elle.run_check(spec, operations)
     except KeyboardInterrupt:
-        return CheckResult(verdict="unknown", model=spec.model, reason=INTERRUPTED, operations=len(operations))
+        return CheckResult(verdict="unknown", model=check_name(spec), reason=INTERRUPTED, operations=len(operations))
+
+
+def check_name(spec: CheckSpec | ElleCheckSpec | BankCheckSpec) -> str:
+    """How a check is named before it has run (an interrupted one, say)."""
+    if isinstance(spec, CheckSpec):
+        return spec.model
+    return f"elle {spec.consistency}" if isinstance(spec, ElleCheckSpec) else "bank"
 
 
 def interrupted(execution: Execution, loaded: LoadedExperiment) -> Result:
     """The result of an execution whose checking a signal stopped before it had a verdict."""
-    checks = [CheckResult(verdict="unknown", model=spec.model, reason=INTERRUPTED) for spec in loaded.experiment.checks]
+    checks: list[Check] = [CheckResult(verdict="unknown", model=check_name(spec), reason=INTERRUPTED)
+                           for spec in loaded.experiment.checks]
     return Result(execution=execution, checks=checks, verdict="unknown", exit_code=ExitCode.INTERRUPTED,
                   reason=INTERRUPTED, signalled=True)
 
@@ -44,7 +57,7 @@ def analyse(execution: Execution, loaded: LoadedExperiment, *, strict: bool = Fa
     exploration = execution.exploration
     reason = ""
     if exploration is not None and not operations:
-        checks: list[CheckResult] = []  # nothing failed: the coverage decides
+        checks: list[Check] = []  # nothing failed: the coverage decides
         if execution.ended == "explored" or exploration.strategy != "exhaustive":
             verdict = "valid"
         else:

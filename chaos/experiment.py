@@ -15,16 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 
 from adapters.units import Duration, Size
 
+from .elle.spec import BankCheckSpec, ElleCheckSpec
 from .errors import BadInput
 from .faults.spec import NETWORK_ADDRESS_KEYS, FaultSpec, clean_fault_loc, refine_fault_error
 from .secrets import Secrets, is_secret_name
@@ -104,12 +99,28 @@ class WorkloadSpec(Strict):
 
 
 class CheckSpec(Strict):
-    """One check of the history."""
+    """One linearizability check of the history, against a model."""
 
     type: Literal["linearizability"] = "linearizability"
     model: str
     time_limit: Duration | None = Field(None, gt=0)
     memory_limit: Size | None = Field(None, gt=0)
+
+
+def _check_type(entry: Any) -> str:
+    """Which kind of check a ``checks:`` entry is: its ``type``, linearizability by default."""
+    kind = entry.get("type", "linearizability") if isinstance(entry, dict) else getattr(entry, "type", None)
+    return kind if isinstance(kind, str) else "linearizability"
+
+
+AnyCheck = Annotated[
+    Annotated[CheckSpec, Tag("linearizability")]
+    | Annotated[ElleCheckSpec, Tag("elle")]
+    | Annotated[BankCheckSpec, Tag("bank")],
+    Discriminator(_check_type),
+]
+"""A ``checks:`` entry: linearizability against a model, Elle's transactional check, or
+Jepsen's bank check (see :mod:`chaos.elle`)."""
 
 
 class ExploreSpec(Strict):
@@ -167,7 +178,7 @@ class Experiment(Strict):
     system: SystemSpec
     workload: WorkloadSpec = Field(default_factory=WorkloadSpec)
     faults: list[FaultSpec] = Field(default_factory=list)
-    checks: list[CheckSpec] = Field(min_length=1)
+    checks: list[AnyCheck] = Field(min_length=1)
     expect: Literal["valid", "invalid"] = "valid"
     strict: bool = False
     """Treat health warnings (an operation that never succeeded, faults that never fired...)
@@ -294,9 +305,14 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc)
 
 
+CHECK_TYPES = ("linearizability", "elle", "bank")
+
+
 def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     """Drop pydantic's union-branch and validator tags so paths match the YAML."""
     loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+    if len(loc) > 2 and loc[0] == "checks" and loc[2] in CHECK_TYPES:
+        loc = (*loc[:2], *loc[3:])  # the check's kind, which the file says in its own words
     return clean_fault_loc(loc)
 
 
@@ -336,6 +352,8 @@ def loads(text: str, source: str = "<string>") -> LoadedExperiment:
                 message = "unknown key"
             elif error["type"] == "missing":
                 message = "required field is missing"
+            elif error["type"] == "union_tag_invalid" and loc[:1] == ("checks",):
+                loc, message = (*loc, "type"), f"unknown check type; known: {', '.join(CHECK_TYPES)}"
             loc, message = refine_fault_error(loc, error, message)
             problems.append(Problem(_format_loc(loc), _nearest_line(loc, lines), message))
         raise ExperimentError(source, problems) from None

@@ -26,9 +26,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .elle.result import ElleResult
+
 if TYPE_CHECKING:
-    from .checker import CheckResult
-    from .result import Result
+    from .result import Check, Result
     from .secrets import Secrets
 
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -51,8 +52,12 @@ def _message(text: str) -> str:
     return line if len(line) <= MESSAGE_LIMIT else line[: MESSAGE_LIMIT - 1] + "…"
 
 
-def _case_name(index: int, check: CheckResult, total: int) -> str:
-    name = f"linearizability[{check.model}]"
+def _case_name(index: int, check: Check, total: int) -> str:
+    if isinstance(check, ElleResult):  # "elle serializable" -> elle[serializable]; "bank" -> bank
+        kind, _, level = check.model.partition(" ")
+        name = f"{kind}[{level}]" if level else kind
+    else:
+        name = f"linearizability[{check.model}]"
     return name if total == 1 else f"{index}: {name}"
 
 
@@ -152,8 +157,11 @@ def junit_xml(result: Result, *, replay: str | None = None) -> str:
             outcome, message = "error", f"checker gave up: {check.reason or 'unknown'}"
         elif experiment.expect == "valid" and check.verdict == "invalid":
             outcome = "failure"
-            reason = check.counterexample.reason if check.counterexample else check.reason
-            message = f"not linearizable: {reason or 'violation found'}"
+            if isinstance(check, ElleResult):
+                message = check.summary
+            else:
+                reason = check.counterexample.reason if check.counterexample else check.reason
+                message = f"not linearizable: {reason or 'violation found'}"
         elif experiment.expect == "invalid" and not found:
             outcome, message = "failure", "expected a violation, none was found"
         elif strict_error:

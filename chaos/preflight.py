@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from .experiment import ExperimentError, LoadedExperiment, Problem
+from .experiment import CheckSpec, ExperimentError, LoadedExperiment, Problem
 from .system import SystemLoadError, bind_roles, resolve
 
 HOOKS = frozenset({"setup", "close", "request", "explain", "actors", "roles", "operation_names"})
@@ -83,6 +83,8 @@ def problems(loaded: LoadedExperiment) -> list[Problem]:
 
     wanted = _wanted(experiment)
     for index, spec in enumerate(experiment.checks):
+        if not isinstance(spec, CheckSpec):
+            continue  # a transactional check judges transactions, whatever their operations
         try:
             model = get_model(spec.model)
         except Exception as exc:  # a user's model module may raise anything on import

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .checker import CheckResult
+from .elle.result import ElleResult
 from .errors import ChaosError, ExitCode
 from .execution import Execution, Mode
 from .experiment import Experiment
@@ -21,6 +22,9 @@ from .stats import Stats
 if TYPE_CHECKING:
     from .checker.result import Verdict
     from .explore.explorer import Exploration
+
+Check = CheckResult | ElleResult
+"""What one check of a history returns: a linearizability verdict, or a transactional one."""
 
 FORMAT = "asyncchaos-results/2"
 """results.json's format: /2 added ``mode``, ``warnings``, ``ended``, ``coverage`` and ``error``."""
@@ -41,7 +45,7 @@ class Result:
     """An experiment's outcome: the execution, the checks, the verdict and the exit code."""
 
     execution: Execution
-    checks: list[CheckResult]
+    checks: list[Check]
     verdict: Verdict
     exit_code: ExitCode
     reason: str = ""

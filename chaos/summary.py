@@ -11,14 +11,15 @@ from rich.table import Table
 from .terminal import printable
 
 if TYPE_CHECKING:
-    from .checker import CheckResult
-    from .result import Result
+    from collections.abc import Sequence
+
+    from .result import Check, Result
     from .stats import Stats
 
 VERDICT_STYLE = {"valid": "bold green", "invalid": "bold red", "unknown": "bold yellow"}
 
 
-def print_checks(console: Console, checks: list[CheckResult]) -> None:
+def print_checks(console: Console, checks: Sequence[Check]) -> None:
     for result in checks:
         style = VERDICT_STYLE.get(result.verdict, "bold")
         console.print(
@@ -26,6 +27,9 @@ def print_checks(console: Console, checks: list[CheckResult]) -> None:
             f"({result.operations} operations, {result.partitions} partitions, {result.elapsed:.3f}s)",
             highlight=False,
         )
+        summary = getattr(result, "summary", None)  # a transactional check's anomalies, allowed ones included
+        if summary is not None and result.verdict == "valid":
+            console.print(f"  {summary}", markup=False, highlight=False)
         if result.verdict != "valid":
             console.print(result.describe(), markup=False, highlight=False)
 

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from adapters.settings import Duration  # the project's one duration syntax (10s, 500ms, 2m)
+from adapters.units import Duration
 from chaos.errors import BadInput
 from chaos.history import Operation
 

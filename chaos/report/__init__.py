@@ -256,7 +256,7 @@ def report_from_run_dir(run_dir: Path | str, out: Path | str | None = None) -> P
         results = loads((run_dir / "results.json").read_bytes())
         checks = list(results.get("checks") or [])
     else:
-        checks = _recheck(events, spec)
+        checks = _recheck(events, raw_text)
     seed: Any = results.get("seed")
     if seed is None and (run_dir / "seed").is_file():
         text = (run_dir / "seed").read_text(encoding="utf-8").strip()
@@ -282,21 +282,22 @@ def report_from_run_dir(run_dir: Path | str, out: Path | str | None = None) -> P
     return write_report(Path(out) if out else run_dir / "report.html", events, checks, meta)
 
 
-def _recheck(events: list[dict[str, Any]], spec: dict[str, Any]) -> list[dict[str, Any]]:
-    from adapters.units import parse_duration
-
-    from ..checker import check
+def _recheck(events: list[dict[str, Any]], raw_text: str | None) -> list[dict[str, Any]]:
+    """The stored experiment's checks, run again on the history (a run killed before it wrote
+    results.json): the check stage's own code, so the page says what a finished run would."""
+    from ..analysis import run_check
+    from ..errors import BadInput
+    from ..experiment import loads
     from ..history import pair
 
+    if not raw_text:
+        return []
+    try:
+        experiment = loads(raw_text).experiment
+    except BadInput:  # an experiment that no longer loads (an unset ${VAR}): the history alone
+        return []
     operations = pair(events)
-    out = []
-    for entry in spec.get("checks") or []:
-        if not isinstance(entry, dict) or "model" not in entry:
-            continue
-        limit = entry.get("time_limit")
-        seconds = parse_duration(limit) if limit is not None else None
-        out.append(check(operations, str(entry["model"]), time_limit=seconds).to_dict())
-    return out
+    return [run_check(operations, spec).to_dict() for spec in experiment.checks]
 
 
 __all__ = [

@@ -143,7 +143,7 @@ def test_the_checker_imports_no_adapter() -> None:
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module:
-                assert not node.module.startswith("adapters") or node.module == "adapters.settings", path
+                assert not node.module.startswith("adapters") or node.module == "adapters.units", path
             if isinstance(node, ast.Import):
                 assert not any(a.name.startswith("adapters") for a in node.names), path
 
