@@ -110,10 +110,15 @@ class _Side(asyncio.Protocol):
         self.writable.set()
         self.conn.flow_to(self).source_resume()
 
-    def write(self, data: bytes) -> bool:
+    def write(self, data: bytes, direction: str) -> bool:
+        """Write ``data`` toward this side, counted first (the other thread may see the bytes
+        arrive before this one runs its next line)."""
         transport = self.transport
         if transport is None or transport.is_closing():
             return False
+        proxy = self.conn.proxy
+        proxy.bytes[direction] += len(data)
+        proxy.writes[direction] += 1
         transport.write(data)
         return True
 
@@ -170,10 +175,7 @@ class _Flow:
                 if toxic.enabled:
                     break
             else:  # the clean path: no toxic on, nothing queued
-                if self.sink.write(data):
-                    proxy = self.proxy
-                    proxy.bytes[self.direction] += len(data)
-                    proxy.writes[self.direction] += 1
+                self.sink.write(data, self.direction)
                 return
         self._through_toxics(data)
 
@@ -338,7 +340,6 @@ class _Flow:
         conn = self.conn
         queue = self.queue
         loop = self.proxy.loop
-        proxy = self.proxy
         try:
             while queue and not conn.closed:
                 item = queue[0]
@@ -352,11 +353,9 @@ class _Flow:
                     if self.throttled and self.queued < QUEUE_HIGH // 2:
                         self.throttled = False
                         self._resume_source()
-                    if not conn.dropped and self.sink.write(data):
-                        proxy.bytes[self.direction] += len(data)
-                        proxy.writes[self.direction] += 1
-                        if not self.sink.writable.is_set():
-                            await self.sink.writable.wait()
+                    written = not conn.dropped and self.sink.write(data, self.direction)
+                    if written and not self.sink.writable.is_set():
+                        await self.sink.writable.wait()
                 if item.then is not None:
                     item.then()
             if self.source.gone and not conn.closed:
