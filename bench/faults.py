@@ -22,8 +22,10 @@
    in parallel (queries per second), direct against proxied, in interleaved repeats. It
    prints the p50 latency the proxy adds per round trip (target: at most 50 us) and the
    8-connection throughput through it as a share of direct (target: at least 85 %), each as
-   the median and range of the per-repeat figures. ``--proxy-loop uvloop`` runs the proxy's
-   thread on uvloop (``pip install uvloop``) instead of asyncio's loop.
+   the median and range of the per-repeat figures, and the CPU each query costs the client's
+   thread and the proxy's (from /proc: steadier than rates when the machine is shared).
+   ``--proxy-loop uvloop`` runs the proxy's thread on uvloop (``pip install uvloop``) instead
+   of asyncio's loop.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import gc
 import os
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -136,7 +139,28 @@ async def select_loop(dsn: str, queries: int) -> list[float]:
         await conn.close()
 
 
-async def parallel_rate(dsn: str, queries: int, connections: int = 8) -> float:
+def thread_cpu(native_id: int | None) -> float:
+    """CPU seconds (user + system) a thread of this process has used, from /proc (Linux): how
+    the proxy's thread is measured apart from the client's. 0 when unknown."""
+    if native_id is None:
+        return 0.0
+    try:
+        with open(f"/proc/self/task/{native_id}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def parallel_rate(
+    dsn: str,
+    queries: int,
+    connections: int = 8,
+    cpu: dict[str, list[float]] | None = None,
+    proxy_thread: int | None = None,
+) -> float:
+    """Queries per second over ``connections`` connections; with ``cpu``, also appends the CPU
+    microseconds per query of this (the client's) thread and of ``proxy_thread``."""
     import asyncpg
 
     conns = [await asyncpg.connect(dsn) for _ in range(connections)]
@@ -147,9 +171,15 @@ async def parallel_rate(dsn: str, queries: int, connections: int = 8) -> float:
             for _ in range(per):
                 await conn.fetchval("SELECT 1")
 
+        me = threading.get_native_id()
+        client, proxy = thread_cpu(me), thread_cpu(proxy_thread)
         began = time.perf_counter()
         await asyncio.gather(*(loop(c) for c in conns))
-        return per * connections / (time.perf_counter() - began)
+        rate = per * connections / (time.perf_counter() - began)
+        if cpu is not None:
+            cpu["client"].append((thread_cpu(me) - client) / (per * connections) * 1e6)
+            cpu["proxy"].append((thread_cpu(proxy_thread) - proxy) / (per * connections) * 1e6)
+        return rate
     finally:
         for conn in conns:
             await conn.close()
@@ -192,11 +222,14 @@ async def bench_proxy(queries: int, rate_queries: int, repeat: int, loop_name: s
     try:
         single: dict[str, list[list[float]]] = {"direct": [], "proxied": []}
         rates: dict[str, list[float]] = {"direct": [], "proxied": []}
+        cpu: dict[str, dict[str, list[float]]] = {name: {"client": [], "proxy": []} for name in rates}
+        thread = proxy.net.thread
+        native = thread.native_id if thread is not None else None
         for i in range(repeat):
             order = (("direct", dsn), ("proxied", proxied))
             for name, target in order if i % 2 == 0 else order[::-1]:
                 single[name].append(await select_loop(target, queries))
-                rates[name].append(await parallel_rate(target, rate_queries))
+                rates[name].append(await parallel_rate(target, rate_queries, cpu=cpu[name], proxy_thread=native))
         print(f"  {'path':<8} {'p50 us':>8} {'p90 us':>8} {'p99 us':>8} {'1 conn q/s':>11} {'8 conns q/s':>12}")
         for name in ("direct", "proxied"):
             runs = single[name]
@@ -210,6 +243,11 @@ async def bench_proxy(queries: int, rate_queries: int, repeat: int, loop_name: s
         ratio = [p / d * 100 for p, d in zip(rates["proxied"], rates["direct"], strict=True)]
         print(f"  added p50 latency per round trip (us): {spread(added, '.0f')}   target: at most 50")
         print(f"  8-connection throughput, % of direct:  {spread(ratio, '.0f')}   target: at least 85")
+        print(
+            f"  CPU us per 8-connection query: client thread {statistics.median(cpu['direct']['client']):.1f} direct, "
+            f"{statistics.median(cpu['proxied']['client']):.1f} proxied; proxy thread "
+            f"{statistics.median(cpu['proxied']['proxy']):.1f} (less sensitive to load from elsewhere than rates)"
+        )
     finally:
         await proxy.close()
 
