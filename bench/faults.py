@@ -1,6 +1,7 @@
 """What the fault injector costs when nothing fires, and what the network proxy adds.
 
-    python bench/faults.py [--ops 200000] [--repeat 5] [--queries 3000] [--skip-proxy]
+    python bench/faults.py [--ops 200000] [--repeat 5] [--queries 3000] [--rate-queries 24000]
+                           [--proxy-loop asyncio|uvloop] [--skip-proxy | --proxy-only]
 
 1. Runner throughput on the in-memory store with 64 workers (register system, read/write
    mix, history written to disk; the checker is not run), in three set-ups measured in
@@ -18,7 +19,13 @@
 
 2. The TCP proxy in front of PostgreSQL (``CHAOS_PG_DSN`` or 127.0.0.1:5432), with no toxic:
    ``SELECT 1`` round trips on one connection (latency percentiles) and with 8 connections
-   in parallel (queries per second), direct against proxied.
+   in parallel (queries per second), direct against proxied, in interleaved repeats. It
+   prints the p50 latency the proxy adds per round trip (target: at most 50 us) and the
+   8-connection throughput through it as a share of direct (target: at least 85 %), each as
+   the median and range of the per-repeat figures, and the CPU each query costs the client's
+   thread and the proxy's (from /proc: steadier than rates when the machine is shared).
+   ``--proxy-loop uvloop`` runs the proxy's thread on uvloop (``pip install uvloop``) instead
+   of asyncio's loop.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import gc
 import os
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -49,17 +57,19 @@ SETUPS: dict[str, list[dict[str, Any]]] = {
 
 
 def experiment(ops: int, workers: int, faults: list[dict[str, Any]]) -> str:
-    return yaml.safe_dump({
-        "name": "bench-faults",
-        "seed": 1,
-        "operations": ops,
-        "concurrency": workers,
-        "stores": {"db": {"adapter": "memory"}, "other": {"adapter": "memory"}},
-        "system": {"name": "register", "stores": {"store": "db"}},
-        "workload": {"keys": 8, "mix": {"read": 1, "write": 1}},
-        "faults": faults,
-        "checks": [{"model": "cas-register"}],
-    })
+    return yaml.safe_dump(
+        {
+            "name": "bench-faults",
+            "seed": 1,
+            "operations": ops,
+            "concurrency": workers,
+            "stores": {"db": {"adapter": "memory"}, "other": {"adapter": "memory"}},
+            "system": {"name": "register", "stores": {"store": "db"}},
+            "workload": {"keys": 8, "mix": {"read": 1, "write": 1}},
+            "faults": faults,
+            "checks": [{"model": "cas-register"}],
+        }
+    )
 
 
 def runner_throughput(ops: int, workers: int, faults: list[dict[str, Any]], out: Path) -> tuple[float, float]:
@@ -90,15 +100,17 @@ def bench_runner(ops: int, repeat: int, workers: int = 64) -> None:
     cpu: dict[str, list[float]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(repeat):
-            for name in names[i % len(names):] + names[: i % len(names)]:  # rotate the order
+            for name in names[i % len(names) :] + names[: i % len(names)]:  # rotate the order
                 w, c = runner_throughput(ops, workers, SETUPS[name], Path(tmp) / f"{i}-{len(name)}")
                 wall[name].append(w)
                 cpu[name].append(c)
     # Overheads are medians of per-repeat ratios: each repeat ran every set-up back to back,
     # so a burst of load from elsewhere hits the ratio less than the absolute figures. The
     # best runs (least disturbed) give a second estimate.
-    print(f"  {'set-up':<16} {'wall median':>12} {'wall best':>11} {'per CPU s':>11}   "
-          f"{'overhead: wall':>14} {'CPU':>6} {'best':>6}")
+    print(
+        f"  {'set-up':<16} {'wall median':>12} {'wall best':>11} {'per CPU s':>11}   "
+        f"{'overhead: wall':>14} {'CPU':>6} {'best':>6}"
+    )
     for name in names:
         w, c, best = statistics.median(wall[name]), statistics.median(cpu[name]), max(wall[name])
         shown = ("", "", "")
@@ -127,7 +139,28 @@ async def select_loop(dsn: str, queries: int) -> list[float]:
         await conn.close()
 
 
-async def parallel_rate(dsn: str, queries: int, connections: int = 8) -> float:
+def thread_cpu(native_id: int | None) -> float:
+    """CPU seconds (user + system) a thread of this process has used, from /proc (Linux): how
+    the proxy's thread is measured apart from the client's. 0 when unknown."""
+    if native_id is None:
+        return 0.0
+    try:
+        with open(f"/proc/self/task/{native_id}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def parallel_rate(
+    dsn: str,
+    queries: int,
+    connections: int = 8,
+    cpu: dict[str, list[float]] | None = None,
+    proxy_thread: int | None = None,
+) -> float:
+    """Queries per second over ``connections`` connections; with ``cpu``, also appends the CPU
+    microseconds per query of this (the client's) thread and of ``proxy_thread``."""
     import asyncpg
 
     conns = [await asyncpg.connect(dsn) for _ in range(connections)]
@@ -138,9 +171,15 @@ async def parallel_rate(dsn: str, queries: int, connections: int = 8) -> float:
             for _ in range(per):
                 await conn.fetchval("SELECT 1")
 
+        me = threading.get_native_id()
+        client, proxy = thread_cpu(me), thread_cpu(proxy_thread)
         began = time.perf_counter()
         await asyncio.gather(*(loop(c) for c in conns))
-        return per * connections / (time.perf_counter() - began)
+        rate = per * connections / (time.perf_counter() - began)
+        if cpu is not None:
+            cpu["client"].append((thread_cpu(me) - client) / (per * connections) * 1e6)
+            cpu["proxy"].append((thread_cpu(proxy_thread) - proxy) / (per * connections) * 1e6)
+        return rate
     finally:
         for conn in conns:
             await conn.close()
@@ -151,34 +190,64 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] * 1e6
 
 
-async def bench_proxy(queries: int, repeat: int) -> None:
+def proxy_loop_factory(name: str) -> Any:
+    """The proxy thread's event loop: asyncio's own, or uvloop's (when installed)."""
+    if name == "asyncio":
+        return None
+    import uvloop
+
+    return uvloop.new_event_loop
+
+
+def spread(values: list[float], fmt: str) -> str:
+    median, low, high = (format(v, fmt) for v in (statistics.median(values), min(values), max(values)))
+    return f"median {median} (min {low}, max {high})"
+
+
+async def bench_proxy(queries: int, rate_queries: int, repeat: int, loop_name: str = "asyncio") -> None:
+    """Direct against proxied, interleaved: each repeat runs the single-connection loop and the
+    8-connection rate on both paths back to back, and the figures compared are per-repeat
+    ratios and differences (a burst of load from elsewhere hits both sides of one repeat)."""
     dsn = os.environ.get("CHAOS_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
     _, host, port = find_address("pg", {"dsn": dsn})
-    proxy = Proxy("pg", (host, port), [], ScaledClock(), lambda f, v, injected: None)
+    proxy = Proxy(
+        "pg", (host, port), [], ScaledClock(), lambda f, v, injected: None, loop_factory=proxy_loop_factory(loop_name)
+    )
     await proxy.start()
     proxied = rewrite(dsn, proxy.host, proxy.port)
-    print(f"\nproxy in front of PostgreSQL at {host}:{port}, SELECT 1, median of {repeat} interleaved runs")
+    print(
+        f"\nproxy ({loop_name} loop on its own thread) in front of PostgreSQL at {host}:{port}, SELECT 1, "
+        f"{repeat} interleaved repeats of {queries} single-connection and {rate_queries} 8-connection queries"
+    )
     try:
         single: dict[str, list[list[float]]] = {"direct": [], "proxied": []}
         rates: dict[str, list[float]] = {"direct": [], "proxied": []}
-        for _ in range(repeat):
-            for name, target in (("direct", dsn), ("proxied", proxied)):
+        cpu: dict[str, dict[str, list[float]]] = {name: {"client": [], "proxy": []} for name in rates}
+        thread = proxy.net.thread
+        native = thread.native_id if thread is not None else None
+        for i in range(repeat):
+            order = (("direct", dsn), ("proxied", proxied))
+            for name, target in order if i % 2 == 0 else order[::-1]:
                 single[name].append(await select_loop(target, queries))
-                rates[name].append(await parallel_rate(target, queries))
+                rates[name].append(await parallel_rate(target, rate_queries, cpu=cpu[name], proxy_thread=native))
         print(f"  {'path':<8} {'p50 us':>8} {'p90 us':>8} {'p99 us':>8} {'1 conn q/s':>11} {'8 conns q/s':>12}")
-        medians: dict[str, float] = {}
         for name in ("direct", "proxied"):
             runs = single[name]
             p50 = statistics.median(pct(r, 50) for r in runs)
             p90 = statistics.median(pct(r, 90) for r in runs)
             p99 = statistics.median(pct(r, 99) for r in runs)
             one = statistics.median(len(r) / sum(r) for r in runs)
-            medians[name] = p50
             many = statistics.median(rates[name])
             print(f"  {name:<8} {p50:>8.0f} {p90:>8.0f} {p99:>8.0f} {one:>11,.0f} {many:>12,.0f}")
-        added = medians["proxied"] - medians["direct"]
-        ratio = statistics.median(rates["proxied"]) / statistics.median(rates["direct"])
-        print(f"  added latency (p50): {added:.0f} us per round trip; 8-connection throughput: {ratio:.0%} of direct")
+        added = [pct(p, 50) - pct(d, 50) for p, d in zip(single["proxied"], single["direct"], strict=True)]
+        ratio = [p / d * 100 for p, d in zip(rates["proxied"], rates["direct"], strict=True)]
+        print(f"  added p50 latency per round trip (us): {spread(added, '.0f')}   target: at most 50")
+        print(f"  8-connection throughput, % of direct:  {spread(ratio, '.0f')}   target: at least 85")
+        print(
+            f"  CPU us per 8-connection query: client thread {statistics.median(cpu['direct']['client']):.1f} direct, "
+            f"{statistics.median(cpu['proxied']['client']):.1f} proxied; proxy thread "
+            f"{statistics.median(cpu['proxied']['proxy']):.1f} (less sensitive to load from elsewhere than rates)"
+        )
     finally:
         await proxy.close()
 
@@ -187,12 +256,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ops", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--queries", type=int, default=3000)
+    parser.add_argument("--queries", type=int, default=3000, help="single-connection round trips per repeat")
+    parser.add_argument("--rate-queries", type=int, default=24000, help="8-connection queries per repeat")
+    parser.add_argument("--proxy-loop", choices=("asyncio", "uvloop"), default="asyncio")
     parser.add_argument("--skip-proxy", action="store_true")
+    parser.add_argument("--proxy-only", action="store_true")
     args = parser.parse_args()
-    bench_runner(args.ops, args.repeat)
+    if not args.proxy_only:
+        bench_runner(args.ops, args.repeat)
     if not args.skip_proxy:
-        asyncio.run(bench_proxy(args.queries, args.repeat))
+        asyncio.run(bench_proxy(args.queries, args.rate_queries, args.repeat, args.proxy_loop))
 
 
 if __name__ == "__main__":

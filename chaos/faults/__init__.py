@@ -4,7 +4,9 @@
 * :mod:`chaos.faults.injector`: :class:`FaultLayer`, between a system under test and its
   adapters; :class:`ServerCrash`.
 * :mod:`chaos.faults.proxy` and :mod:`chaos.faults.network`: a TCP proxy with Toxiproxy's
-  faults, put in front of a real server by rewriting the store's address.
+  faults, put in front of a real server by rewriting the store's address;
+  :mod:`chaos.faults.toxics` times each toxic, :mod:`chaos.faults.netloop` runs the proxy on
+  a thread of its own and brings its events back to the client's thread.
 """
 
 from .injector import NEMESIS, FaultLayer, FaultyStore, ServerCrash

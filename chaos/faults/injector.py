@@ -625,9 +625,13 @@ class FaultLayer:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
-        for proxy in self._proxies:
-            with contextlib.suppress(Exception):
-                await proxy.close()
+        try:
+            for proxy in self._proxies:
+                with contextlib.suppress(Exception):
+                    await proxy.close()
+        finally:  # even when interrupted: no proxy thread or socket outlives the layer
+            for proxy in self._proxies:
+                proxy.abort()
         self._closed = True
 
     @property

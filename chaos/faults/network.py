@@ -18,8 +18,10 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import BadInput
-from .proxy import Emit, Proxy, Toxic
+from .netloop import Emit
+from .proxy import Proxy
 from .spec import NETWORK_ADDRESS_KEYS, NetworkFault
+from .toxics import Toxic
 
 DEFAULT_PORTS = {"postgres": 5432, "postgresql": 5432, "http": 80, "https": 443, "redis": 6379, "rediss": 6379}
 

@@ -6,8 +6,8 @@ mistake is reported at the exact path of the field that is wrong, e.g. ``faults.
 * in-process kinds stand between the system under test and its adapters and act per call:
   ``error-before``, ``error-after``, ``crash``, ``latency``, ``stall``, ``pause``;
 * ``network`` puts a TCP proxy between this process and a real server and applies one
-  Toxiproxy-style ``toxic`` (``latency``, ``bandwidth``, ``down``, ``timeout``, ``reset_peer``,
-  ``limit_data``, ``slicer``) to the connections that go through it.
+  Toxiproxy ``toxic`` (``latency``, ``bandwidth``, ``down``, ``slow_close``, ``timeout``,
+  ``reset_peer``, ``limit_data``, ``slicer``) to the connections that go through it.
 
 Every fault says *what* it hits (``store``, ``op``, ``key`` glob, ``actor`` glob), *when* it is
 active (``active``: omitted = the whole run, a window ``{start, end}`` or a cycle
@@ -25,7 +25,7 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from adapters.units import Duration, Size
 
@@ -33,7 +33,16 @@ OPS: tuple[str, ...] = ("get", "put", "delete", "cas", "list", "request")
 """Adapter primitives a fault can target (``request`` is the http adapter's only one)."""
 
 IN_PROCESS_KINDS: tuple[str, ...] = ("error-before", "error-after", "crash", "latency", "stall", "pause")
-TOXICS: tuple[str, ...] = ("latency", "bandwidth", "down", "timeout", "reset_peer", "limit_data", "slicer")
+TOXICS: tuple[str, ...] = (
+    "latency",
+    "bandwidth",
+    "down",
+    "slow_close",
+    "timeout",
+    "reset_peer",
+    "limit_data",
+    "slicer",
+)
 KINDS: tuple[str, ...] = (*IN_PROCESS_KINDS, "network")
 
 NETWORK_ADDRESS_KEYS: tuple[str, ...] = ("dsn", "endpoint_url", "base_url", "url")
@@ -258,6 +267,54 @@ class Pause(_Targeted):
 
 # ---------------------------------------------------------------------------------------------
 # Network faults
+#
+# Toxiproxy's toxics, with Toxiproxy's attribute names (``stream`` and ``toxicity`` are accepted
+# beside ``direction`` and ``probability``). Units are this project's: a duration is written
+# with its unit (``50ms``) and a rate is bytes per second written as a size (``64KB``). Toxiproxy
+# writes bare numbers in milliseconds (the slicer's ``delay`` in microseconds) and rates in KB/s,
+# while a bare number here would be seconds (bytes): so that a value copied from a Toxiproxy
+# set-up is never read a thousand times too long, a network fault refuses a bare number other
+# than 0 and asks for the unit.
+
+
+_BARE = re.compile(r"^\s*\d+(?:\.\d+)?\s*$")
+_MICROSECONDS = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?:us|µs)\s*$")
+
+
+def _net_duration(value: Any) -> Any:
+    """Refuse a bare number other than 0 (see above); read ``us`` (microseconds), which the
+    slicer's Toxiproxy unit needs and the common duration syntax lacks."""
+    bare = isinstance(value, int | float) and not isinstance(value, bool)
+    if bare or (isinstance(value, str) and _BARE.match(value)):
+        if float(value) == 0:
+            return 0.0
+        raise ValueError(
+            f"give the unit, e.g. {value}ms: a bare number is milliseconds to Toxiproxy (microseconds for "
+            "the slicer's delay) but seconds elsewhere in this file"
+        )
+    if isinstance(value, str) and (match := _MICROSECONDS.match(value)):
+        return float(match["n"]) / 1e6
+    return value
+
+
+def _net_rate(value: Any) -> Any:
+    bare = isinstance(value, int | float) and not isinstance(value, bool)
+    if bare or (isinstance(value, str) and _BARE.match(value)):
+        raise ValueError(
+            f"give the rate as a size per second, e.g. {value}KB or {value}KB/s: a bare number is KB/s to "
+            "Toxiproxy but bytes elsewhere in this file"
+        )
+    if isinstance(value, str) and value.replace(" ", "").lower().endswith("/s"):
+        return value.replace(" ", "")[:-2]
+    return value
+
+
+NetDuration = Annotated[Duration, BeforeValidator(_net_duration)]
+"""A duration with its unit (``50ms``, ``2s``), or 0."""
+Rate = Annotated[Size, BeforeValidator(_net_rate)]
+"""Bytes per second, written as a size (``64KB``, ``1MB/s``)."""
+
+_TOXIPROXY_NAMES = {"stream": "direction", "toxicity": "probability"}
 
 
 class _Network(_Strict):
@@ -266,43 +323,70 @@ class _Network(_Strict):
     kind: Literal["network"]
     store: str
     """The store to proxy: its ``dsn``, ``endpoint_url`` or ``base_url`` is pointed at the proxy."""
-    direction: Literal["upstream", "downstream", "both"] = "downstream"
-    """``upstream``: data from this process to the server; ``downstream``: the replies."""
-    probability: float = Field(1.0, ge=0, le=1)
-    """Chance that a new connection gets the toxic (Toxiproxy's toxicity)."""
+    direction: Literal["upstream", "downstream", "both"] = Field(
+        "downstream", validation_alias=AliasChoices("direction", "stream")
+    )
+    """``upstream``: data from this process to the server; ``downstream``: the replies
+    (Toxiproxy's ``stream``)."""
+    probability: float = Field(1.0, ge=0, le=1, validation_alias=AliasChoices("probability", "toxicity"))
+    """Chance that a new connection gets the toxic (Toxiproxy's ``toxicity``), drawn once per
+    connection when it is accepted."""
     active: ActiveField = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_name(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for theirs, ours in _TOXIPROXY_NAMES.items():
+                if theirs in value and ours in value:
+                    raise ValueError(f"give {ours} or {theirs} (Toxiproxy's name for it), not both")
+        return value
 
 
 class NetLatency(_Network):
+    """Each chunk is held ``latency`` ± ``jitter`` (uniform) from the moment it reached the proxy."""
+
     toxic: Literal["latency"]
-    latency: Duration
-    jitter: Duration = 0.0
+    latency: NetDuration
+    jitter: NetDuration = 0.0
 
 
 class NetBandwidth(_Network):
+    """At most ``rate`` bytes per second go through."""
+
     toxic: Literal["bandwidth"]
-    rate: Size = Field(gt=0)
-    """Bytes per second (``64KB``)."""
+    rate: Rate = Field(gt=0)
+    """Bytes per second (``64KB``; Toxiproxy's ``rate: 64`` is ``64KB`` here, with KB = 1024 bytes)."""
 
 
 class NetDown(_Network):
     toxic: Literal["down"]
     mode: Literal["refuse", "drop"] = "refuse"
-    """``refuse``: connections are refused (the port is closed) and open ones are reset;
-    ``drop``: connections are accepted and everything sent is silently discarded. ``down``
-    takes the whole proxy down: ``probability`` and ``direction`` do not apply to it."""
+    """``refuse`` (Toxiproxy's disabled proxy): the port is closed, so new connections are
+    refused, and open ones are closed; ``drop``: connections are accepted and everything sent is
+    silently discarded. ``down`` takes the whole proxy down: ``probability`` and ``direction`` do
+    not apply to it."""
+
+
+class NetSlowClose(_Network):
+    """When one side closes, the other side sees it ``delay`` later (data still flows meanwhile)."""
+
+    toxic: Literal["slow_close"]
+    delay: NetDuration
 
 
 class NetTimeout(_Network):
     toxic: Literal["timeout"]
-    timeout: Duration
-    """Stop forwarding, then close the connection after this long (0: never close)."""
+    timeout: NetDuration
+    """Stop forwarding (data is dropped), then close the connection after this long (0: never).
+    When the toxic ends the connections it held are closed: what it dropped is lost for good."""
 
 
 class NetResetPeer(_Network):
     toxic: Literal["reset_peer"]
-    timeout: Duration = 0.0
-    """Reset (TCP RST) the connection this long after the toxic reaches it."""
+    timeout: NetDuration = 0.0
+    """Once data reaches the toxic, reset the connection (TCP RST) this long after; what comes
+    meanwhile in its direction is dropped."""
 
 
 class NetLimitData(_Network):
@@ -315,8 +399,8 @@ class NetSlicer(_Network):
     toxic: Literal["slicer"]
     average_size: Size = Field(gt=0)
     size_variation: Size = 0
-    delay: Duration = 0.0
-    """Pause between slices."""
+    delay: NetDuration = 0.0
+    """Pause after each slice (Toxiproxy's microseconds: ``delay: 10`` there is ``10us`` here)."""
 
     @model_validator(mode="after")
     def _variation(self) -> NetSlicer:
@@ -326,12 +410,12 @@ class NetSlicer(_Network):
 
 
 Network = Annotated[
-    NetLatency | NetBandwidth | NetDown | NetTimeout | NetResetPeer | NetLimitData | NetSlicer,
+    NetLatency | NetBandwidth | NetDown | NetSlowClose | NetTimeout | NetResetPeer | NetLimitData | NetSlicer,
     Field(discriminator="toxic"),
 ]
 
 InProcessFault = ErrorBefore | ErrorAfter | Crash | Latency | Stall | Pause
-NetworkFault = NetLatency | NetBandwidth | NetDown | NetTimeout | NetResetPeer | NetLimitData | NetSlicer
+NetworkFault = NetLatency | NetBandwidth | NetDown | NetSlowClose | NetTimeout | NetResetPeer | NetLimitData | NetSlicer
 
 FaultSpec = Annotated[
     ErrorBefore | ErrorAfter | Crash | Latency | Stall | Pause | Network,
@@ -396,6 +480,7 @@ __all__ = [
     "NetLimitData",
     "NetResetPeer",
     "NetSlicer",
+    "NetSlowClose",
     "NetTimeout",
     "NetworkFault",
     "Pause",
