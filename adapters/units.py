@@ -1,7 +1,7 @@
 """Units: the project's one syntax for durations and sizes, in settings, experiments and faults.
 
-Durations are seconds: a number, or a string with a unit (``500ms``, ``10s``, ``2m``,
-``1.5h``, ``1d``). Sizes are bytes: a number, or a string with an SI unit, powers of 1000
+Durations are seconds: a number, or a string with a unit (``250us``, ``500ms``, ``10s``,
+``2m``, ``1.5h``, ``1d``). Sizes are bytes: a number, or a string with an SI unit, powers of 1000
 (``KB``, ``MB``, ``GB``, ``TB``: ``64KB`` is 64,000 bytes, as Toxiproxy's rates are), or an
 IEC unit, powers of 1024 (``KiB``, ``MiB``, ``GiB``, ``TiB``).
 
@@ -17,8 +17,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator
 
-_DURATION = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h|d)?\s*$")
-_DURATION_UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>us|µs|ms|s|m|h|d)?\s*$")
+_DURATION_UNITS = {None: 1.0, "us": 1e-6, "µs": 1e-6, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _SIZE = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[kmgt]i?b|b)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {
     "b": 1,
@@ -58,7 +58,7 @@ def parse_size(value: Any) -> int:
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
-"""Seconds, as a number or a string with a unit (``ms``, ``s``, ``m``, ``h``, ``d``)."""
+"""Seconds, as a number or a string with a unit (``us``, ``ms``, ``s``, ``m``, ``h``, ``d``)."""
 
 Size = Annotated[int, BeforeValidator(parse_size)]
 """Bytes, as a number or a string with a unit (``KB`` = 1000, ``KiB`` = 1024, ...)."""

@@ -278,12 +278,10 @@ class Pause(_Targeted):
 
 
 _BARE = re.compile(r"^\s*\d+(?:\.\d+)?\s*$")
-_MICROSECONDS = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?:us|µs)\s*$")
 
 
 def _net_duration(value: Any) -> Any:
-    """Refuse a bare number other than 0 (see above); read ``us`` (microseconds), which the
-    slicer's Toxiproxy unit needs and the common duration syntax lacks."""
+    """Refuse a bare number other than 0 (see above)."""
     bare = isinstance(value, int | float) and not isinstance(value, bool)
     if bare or (isinstance(value, str) and _BARE.match(value)):
         if float(value) == 0:
@@ -292,8 +290,6 @@ def _net_duration(value: Any) -> Any:
             f"give the unit, e.g. {value}ms: a bare number is milliseconds to Toxiproxy (microseconds for "
             "the slicer's delay) but seconds elsewhere in this file"
         )
-    if isinstance(value, str) and (match := _MICROSECONDS.match(value)):
-        return float(match["n"]) / 1e6
     return value
 
 
@@ -356,7 +352,7 @@ class NetBandwidth(_Network):
 
     toxic: Literal["bandwidth"]
     rate: Rate = Field(gt=0)
-    """Bytes per second (``64KB``; Toxiproxy's ``rate: 64`` is ``64KB`` here, with KB = 1024 bytes)."""
+    """Bytes per second (``64KB``; Toxiproxy's ``rate: 64`` is ``64KB`` here, with KB = 1000 bytes, as Toxiproxy's)."""
 
 
 class NetDown(_Network):

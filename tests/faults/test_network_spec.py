@@ -87,6 +87,6 @@ def test_a_rate_is_a_size_per_second() -> None:
         "  - {kind: network, store: pg, toxic: bandwidth, rate: 64KB/s}\n"
         "  - {kind: network, store: pg, toxic: bandwidth, rate: 1MB}\n"
     )
-    assert (per_second.rate, plain.rate) == (64 * 1024, 1 << 20)  # type: ignore[attr-defined]
+    assert (per_second.rate, plain.rate) == (64_000, 1_000_000)  # type: ignore[attr-defined]
     [(path, _, message)] = problems("  - {kind: network, store: pg, toxic: bandwidth, rate: 64}\n")
     assert path == "faults.0.rate" and "64KB" in message and "KB/s to Toxiproxy" in message

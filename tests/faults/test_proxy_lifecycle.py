@@ -18,7 +18,7 @@ from chaos.clock import ScaledClock
 from chaos.experiment import loads
 from chaos.faults import FaultLayer
 from chaos.history import read_events
-from chaos.runner import Runner
+from chaos.pipeline import Pipeline
 from chaos.stats import Stats
 
 from ..test_runner import assert_history_invariants
@@ -68,7 +68,7 @@ async def test_ctrl_c_leaves_no_listener_or_thread(tmp_path: Path, pg_dsn: str, 
         },
         sort_keys=False,
     )
-    runner = Runner(loads(text), tmp_path / "r", on_progress=progress)
+    runner = Pipeline(loads(text), tmp_path / "r", on_progress=progress)
     result = await runner.run()
     assert sent and result.interrupted and result.exit_code == 130
     assert seen == [["chaos-proxy-db"]], "the proxy ran on its own thread"
