@@ -25,6 +25,7 @@ from typing import Any
 import msgspec
 
 from chaos.experiment import loads
+from chaos.rundir import RunDir
 from chaos.runner import Runner
 
 EXPERIMENT = """\
@@ -74,11 +75,10 @@ async def bare(workers: int, ops: int, path: Path, give_turn: bool) -> float:
 
 
 def framework(workers: int, ops: int, out: Path) -> float:
+    """The run stage alone (the checker is measured by bench/checker.py)."""
     loaded = loads(textwrap.dedent(EXPERIMENT.format(ops=ops, workers=workers)))
-    runner = Runner(loaded, out)
-    runner._check = lambda: []  # the checker is measured by bench/checker.py
-    result = asyncio.run(runner.run())
-    return result.stats.completed / result.stats.elapsed
+    execution = asyncio.run(Runner(loaded, RunDir.create(out, loaded.experiment.name), seed=1).run())
+    return execution.stats.completed / execution.stats.elapsed
 
 
 def main() -> None:
