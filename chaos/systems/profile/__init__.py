@@ -1,5 +1,6 @@
 """The founding story: a user profile kept as metadata in a database and an image in a blob
-store, written once per design of the seed tutorial (see ``shared/seed`` and DESIGN.md).
+store, written once per design of the tutorial this project started from (see the README, "The
+founding story").
 
 Each design is a short module that follows its protocol step by step through two stores, the
 ``db`` role and the ``blobs`` role, so that the fault layer can crash, delay or stall it
