@@ -52,7 +52,20 @@ from adapters import ConnectionLost, Timeout, Unavailable
 
 from ..calls import Call, Proceed, current_actor
 from ..clock import sleep_until
-from .spec import OPS, Active, Delay, InProcessFault, NetworkFault, Pause, is_network
+from .spec import (
+    OPS,
+    Active,
+    Crash,
+    Delay,
+    ErrorAfter,
+    ErrorBefore,
+    InProcessFault,
+    Latency,
+    NetworkFault,
+    Pause,
+    Stall,
+    is_network,
+)
 
 NEMESIS = "nemesis"
 
@@ -414,53 +427,48 @@ class FaultLayer:
         if gated:
             await self._wait_gates(actor)
         for rule in fired:
-            spec = rule.spec
-            kind = rule.kind
-            if kind == "latency":
-                if spec.when in ("before", "both"):
-                    await self._latency(rule, store, op, key, actor, "before")
-            elif kind == "error-before":
-                self._emit(rule, store, op, key, actor, when="before")
-                raise Unavailable(spec.message or f"injected fault {rule.index}: {store}.{op} refused", store=store)
-            elif kind == "crash":
-                if spec.when == "before":
+            match rule.spec:
+                case Latency(when="before" | "both", delay=delay):
+                    await self._latency(rule, delay, store, op, key, actor, "before")
+                case ErrorBefore(message=message):
+                    self._emit(rule, store, op, key, actor, when="before")
+                    raise Unavailable(message or f"injected fault {rule.index}: {store}.{op} refused", store=store)
+                case Crash(when="before"):
                     self._emit(rule, store, op, key, actor, when="before")
                     raise ServerCrash(store, op, rule.index)
-            elif kind in ("stall", "pause") and spec.when == "before":
-                await self._hold(rule, store, op, key, actor, "before")
+                case Stall(when="before", duration=duration) | Pause(when="before", duration=duration):
+                    await self._hold(rule, duration, store, op, key, actor, "before")
         result = await proceed()
         for rule in fired:
-            spec = rule.spec
-            kind = rule.kind
-            if kind == "latency":
-                if spec.when in ("after", "both"):
-                    await self._latency(rule, store, op, key, actor, "after")
-            elif kind == "error-after":
-                self._emit(rule, store, op, key, actor, when="after", error=spec.error)
-                if spec.error == "timeout":
-                    raise Timeout(spec.message or f"injected fault {rule.index}: {store}.{op} timed out", store=store)
-                raise ConnectionLost(
-                    spec.message or f"injected fault {rule.index}: {store}.{op} lost its response", store=store
-                )
-            elif kind == "crash":
-                if spec.when == "after":
+            match rule.spec:
+                case Latency(when="after" | "both", delay=delay):
+                    await self._latency(rule, delay, store, op, key, actor, "after")
+                case ErrorAfter(error=error, message=message):
+                    self._emit(rule, store, op, key, actor, when="after", error=error)
+                    if error == "timeout":
+                        raise Timeout(message or f"injected fault {rule.index}: {store}.{op} timed out", store=store)
+                    raise ConnectionLost(
+                        message or f"injected fault {rule.index}: {store}.{op} lost its response", store=store
+                    )
+                case Crash(when="after"):
                     self._emit(rule, store, op, key, actor, when="after")
                     raise ServerCrash(store, op, rule.index, "after")
-            elif kind in ("stall", "pause") and spec.when == "after":
-                await self._hold(rule, store, op, key, actor, "after")
+                case Stall(when="after", duration=duration) | Pause(when="after", duration=duration):
+                    await self._hold(rule, duration, store, op, key, actor, "after")
         if gated:
             await self._wait_gates(actor)
         return result
 
-    async def _latency(self, rule: _Rule, store: str, op: str, key: Any, actor: str, when: str) -> None:
-        seconds = rule.delay(rule.spec.delay)
+    async def _latency(self, rule: _Rule, delay: Delay, store: str, op: str, key: Any, actor: str, when: str) -> None:
+        seconds = rule.delay(delay)
         self._emit(rule, store, op, key, actor, when=when, delay=round(seconds, 9))
         await self.clock.sleep(seconds)
 
-    async def _hold(self, rule: _Rule, store: str, op: str, key: Any, actor: str, when: str) -> None:
+    async def _hold(
+        self, rule: _Rule, duration: float | None, store: str, op: str, key: Any, actor: str, when: str
+    ) -> None:
         """A stall (the call hangs) or a pause (the whole server stops: its other calls wait
         too) for the fault's duration, or until healed, or until the operation is cancelled."""
-        duration = rule.spec.duration
         value = self._value(rule, store, op, key, actor, when=when, duration=duration)
         hold = _Hold(rule.kind, value)
         gate = self._own_gate(actor) if rule.kind == "pause" else None
