@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .errors import (
     Aborted,
@@ -26,6 +27,13 @@ from .errors import (
 )
 from .protocol import Endpoint, Store, Transaction, Transactional
 
+if TYPE_CHECKING:
+    from .http import HttpStore
+    from .memory import MemoryStore
+    from .postgres import PostgresStore
+    from .redis import RedisStore
+    from .s3 import S3Store
+
 BACKENDS: dict[str, str] = {
     "memory": "adapters.memory:MemoryStore",
     "postgres": "adapters.postgres:PostgresStore",
@@ -37,11 +45,43 @@ BACKENDS: dict[str, str] = {
 keyword-only ``concurrency`` (the experiment's worker count) to size its connection pool."""
 
 
+@overload
 def create(
-    adapter: str, settings: dict[str, Any] | None = None, namespace: str = "", *, concurrency: int | None = None
+    adapter: Literal["memory"], settings: Mapping[str, Any] | None = ..., namespace: str = ..., *,
+    concurrency: int | None = ...,
+) -> MemoryStore: ...
+@overload
+def create(
+    adapter: Literal["postgres"], settings: Mapping[str, Any] | None = ..., namespace: str = ..., *,
+    concurrency: int | None = ...,
+) -> PostgresStore: ...
+@overload
+def create(
+    adapter: Literal["s3"], settings: Mapping[str, Any] | None = ..., namespace: str = ..., *,
+    concurrency: int | None = ...,
+) -> S3Store: ...
+@overload
+def create(
+    adapter: Literal["redis"], settings: Mapping[str, Any] | None = ..., namespace: str = ..., *,
+    concurrency: int | None = ...,
+) -> RedisStore: ...
+@overload
+def create(
+    adapter: Literal["http"], settings: Mapping[str, Any] | None = ..., namespace: str = ..., *,
+    concurrency: int | None = ...,
+) -> HttpStore: ...
+@overload
+def create(
+    adapter: str, settings: Mapping[str, Any] | None = ..., namespace: str = ..., *, concurrency: int | None = ...
+) -> Store | Endpoint: ...
+
+
+def create(
+    adapter: str, settings: Mapping[str, Any] | None = None, namespace: str = "", *, concurrency: int | None = None
 ) -> Store | Endpoint:
     """Build the adapter called ``adapter`` (not yet opened). ``concurrency`` is passed on to
-    backends whose constructor accepts it (those with a connection pool)."""
+    backends whose constructor accepts it (those with a connection pool). Typed per adapter
+    name; the backends' drivers are imported only when their adapter is made."""
     try:
         target = BACKENDS[adapter]
     except KeyError:
@@ -49,8 +89,10 @@ def create(
     module_name, _, attr = target.partition(":")
     cls = getattr(importlib.import_module(module_name), attr)
     if concurrency is not None and "concurrency" in inspect.signature(cls).parameters:
-        return cls(settings or {}, namespace, concurrency=concurrency)
-    return cls(settings or {}, namespace)
+        store: Store | Endpoint = cls(dict(settings or {}), namespace, concurrency=concurrency)
+    else:
+        store = cls(dict(settings or {}), namespace)
+    return store
 
 
 __all__ = [
