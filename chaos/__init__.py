@@ -29,8 +29,9 @@ if COMMAND:
     signal.signal(signal.SIGINT, lambda signum, frame: EARLY_SIGNALS.append(signum))
     signal.signal(signal.SIGTERM, lambda signum, frame: EARLY_SIGNALS.append(signum))
 
-import importlib  # noqa: E402
-from typing import TYPE_CHECKING, Any  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
+
+from .lazy import exports  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -105,14 +106,4 @@ if TYPE_CHECKING:
     from .system import Env, OperationFailed, OperationUnknown
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'chaos' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = exports(__name__, _EXPORTS)

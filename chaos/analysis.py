@@ -8,9 +8,9 @@ that found nothing is ``valid`` only when it covered its whole bounded space.
 
 from __future__ import annotations
 
-from . import elle
 from .checker import CheckResult, check
-from .elle import BankCheckSpec, ElleCheckSpec
+from .elle.run import run_check as run_transactional
+from .elle.spec import BankCheckSpec, ElleCheckSpec
 from .errors import ExitCode, verdict_exit_code
 from .execution import Execution
 from .experiment import CheckSpec, LoadedExperiment
@@ -29,7 +29,7 @@ def run_check(operations: list[Operation], spec: CheckSpec | ElleCheckSpec | Ban
     try:
         if isinstance(spec, CheckSpec):
             return check(operations, spec.model, time_limit=spec.time_limit, memory_limit=spec.memory_limit)
-        return elle.run_check(spec, operations)
+        return run_transactional(spec, operations)
     except KeyboardInterrupt:
         return CheckResult(verdict="unknown", model=check_name(spec), reason=INTERRUPTED, operations=len(operations))
 

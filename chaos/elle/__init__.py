@@ -23,12 +23,37 @@ or from a file.
 
 from __future__ import annotations
 
-from .bank import check_bank
-from .check import check
-from .consistency import LEVELS, forbidden
-from .result import Anomaly, ElleResult, Step
-from .spec import BankCheckSpec, ElleCheckSpec, TxnCheckSpec, parse_spec, run_check
-from .txns import TxnHistoryError
+from typing import TYPE_CHECKING
+
+from ..lazy import exports
+
+if TYPE_CHECKING:
+    from .bank import check_bank
+    from .consistency import LEVELS, forbidden
+    from .list_append import check
+    from .result import Anomaly, ElleResult, Step
+    from .run import run_check
+    from .spec import BankCheckSpec, ElleCheckSpec, TxnCheckSpec, parse_spec
+    from .txns import TxnHistoryError
+
+__getattr__, __dir__ = exports(
+    __name__,
+    {
+        "check_bank": ".bank",
+        "check": ".list_append",
+        "LEVELS": ".consistency",
+        "forbidden": ".consistency",
+        "Anomaly": ".result",
+        "ElleResult": ".result",
+        "Step": ".result",
+        "run_check": ".run",
+        "BankCheckSpec": ".spec",
+        "ElleCheckSpec": ".spec",
+        "TxnCheckSpec": ".spec",
+        "parse_spec": ".spec",
+        "TxnHistoryError": ".txns",
+    },
+)
 
 __all__ = [
     "LEVELS",

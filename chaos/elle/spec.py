@@ -7,25 +7,22 @@ An experiment names them beside its linearizability checks::
       - {type: bank, total: 100}                          # bank histories
 
 :class:`ElleCheckSpec` and :class:`BankCheckSpec` are the schema of those entries (pydantic,
-unknown keys refused, as every part of an experiment); :func:`run_check` runs the one an
-entry names on a history's operations.
+unknown keys refused, as every part of an experiment); :func:`chaos.elle.run.run_check` runs
+the one an entry names on a history's operations. This module stays light: the experiment
+schema imports it, and ``chaos validate`` should not load the checker to read a file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from adapters.units import Duration
 from chaos.errors import BadInput
-from chaos.history import Operation
 
-from .bank import check_bank
-from .check import check
 from .consistency import LEVELS, level
-from .result import ElleResult
 
 
 class ElleCheckSpec(BaseModel):
@@ -87,13 +84,3 @@ def parse_spec(
         field = ".".join(str(p) for p in error["loc"])
         message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"].removeprefix("Value error, ")
         raise BadInput(f"{where}.{field}: {message}") from None
-
-
-def run_check(
-    entry: Mapping[str, Any] | ElleCheckSpec | BankCheckSpec, operations: Iterable[Operation], where: str = "checks"
-) -> ElleResult:
-    """Run the check ``entry`` names on ``operations``."""
-    spec = parse_spec(entry, where)
-    if isinstance(spec, ElleCheckSpec):
-        return check(operations, spec.consistency, time_limit=spec.time_limit)
-    return check_bank(operations, spec.total, accounts=spec.accounts, negative_balances=spec.negative_balances)

@@ -9,8 +9,25 @@
   a thread of its own and brings its events back to the client's thread.
 """
 
-from .injector import NEMESIS, FaultLayer, FaultyStore, ServerCrash
-from .network import FaultSetupError
-from .spec import FaultSpec
+from typing import TYPE_CHECKING
+
+from ..lazy import exports
+
+if TYPE_CHECKING:
+    from .injector import NEMESIS, FaultLayer, FaultyStore, ServerCrash
+    from .network import FaultSetupError
+    from .spec import FaultSpec
+
+__getattr__, __dir__ = exports(
+    __name__,
+    {
+        "NEMESIS": ".injector",
+        "FaultLayer": ".injector",
+        "FaultyStore": ".injector",
+        "ServerCrash": ".injector",
+        "FaultSetupError": ".network",
+        "FaultSpec": ".spec",
+    },
+)
 
 __all__ = ["NEMESIS", "FaultLayer", "FaultSetupError", "FaultSpec", "FaultyStore", "ServerCrash"]

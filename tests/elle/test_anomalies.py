@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from chaos.elle import check
-from chaos.elle.check import _check
 from chaos.elle.graph import RW, WR, WW, build
+from chaos.elle.list_append import _check
 from chaos.elle.txns import transactions
 from chaos.elle.versions import readers, version_orders, writers
 from chaos.history import Operation
