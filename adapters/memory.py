@@ -25,6 +25,7 @@ latest data directly, outside any transaction's bookkeeping.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import types
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -257,7 +258,7 @@ class MemoryStore:
         """A transaction at the store's ``isolation`` (``async with store.transaction() as tx``)."""
         return MemoryTransaction(self)
 
-    async def txn(self, ops: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    async def txn(self, ops: Sequence[Sequence[Any]]) -> builtins.list[builtins.list[Any]]:
         """Run ``[f, key, value]`` micro-ops in one transaction; reads filled in."""
         return await run_micro_ops(self.transaction(), ops)
 

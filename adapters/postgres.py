@@ -48,6 +48,7 @@ since an autocommit statement that errors is rolled back; a connection lost mid-
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import hashlib
 import re
@@ -332,7 +333,7 @@ class PostgresStore(Retrying):
         dsn, command_timeout = self.settings.dsn, self.settings.command_timeout
 
         def connect() -> Awaitable[asyncpg.Connection]:
-            return asyncpg.connect(
+            return asyncpg.connect(  # type: ignore[no-any-return]
                 dsn, timeout=timeout, command_timeout=command_timeout, server_settings=server_settings
             )
 
@@ -452,7 +453,8 @@ class PostgresStore(Retrying):
         return transient(error) if state in _TRANSIENT_SQLSTATES else error
 
     async def get(self, key: str) -> bytes | None:
-        return await self._run("fetchval", self._sql_get, key)
+        value: bytes | None = await self._run("fetchval", self._sql_get, key)
+        return value
 
     async def put(self, key: str, value: bytes) -> None:
         await self._run("execute", self._sql_put, key, value)
@@ -481,7 +483,7 @@ class PostgresStore(Retrying):
         """A transaction on one connection (``async with store.transaction() as tx``)."""
         return PostgresTransaction(self)
 
-    async def txn(self, ops: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    async def txn(self, ops: Sequence[Sequence[Any]]) -> builtins.list[builtins.list[Any]]:
         """Run ``[f, key, value]`` micro-ops (``r``, ``w``, ``append``) in one transaction."""
         return await run_micro_ops(self.transaction(), ops)
 
@@ -566,7 +568,8 @@ class PostgresTransaction:
             con.terminate()
 
     async def read(self, key: str) -> bytes | None:
-        return await self._statement("fetchval", self._store._sql_get, key)
+        value: bytes | None = await self._statement("fetchval", self._store._sql_get, key)
+        return value
 
     async def write(self, key: str, value: bytes) -> None:
         await self._statement("execute", self._store._sql_put, key, value)

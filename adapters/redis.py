@@ -92,7 +92,8 @@ from .errors import (
     Unsupported,
 )
 from .retry import Retrying, transient
-from .settings import CommonSettings, Duration, validate_settings
+from .settings import CommonSettings, validate_settings
+from .units import Duration
 
 DEFAULT_POOL_SIZE = 10
 """Connections when neither the settings nor the engine give a concurrency."""
@@ -267,7 +268,7 @@ class ConnectionPool:
 
     async def fill(self) -> None:
         """Connect every connection now (all at once); the first failure is raised."""
-        results = await asyncio.gather(*(c.connect() for c in self.connections), return_exceptions=True)
+        results = await asyncio.gather(*(c.connect() for c in self.connections), return_exceptions=True)  # type: ignore[no-untyped-call]
         for failure in results:
             if isinstance(failure, BaseException):
                 raise failure
@@ -296,7 +297,7 @@ class ConnectionPool:
                 self.broken.discard(con)
                 await con.disconnect(nowait=True)
                 async with asyncio.timeout(self.connect_timeout):
-                    await con.connect()
+                    await con.connect()  # type: ignore[no-untyped-call]
         except BaseException:
             self.release(con, broken=True)
             raise
@@ -538,7 +539,8 @@ class RedisStore(Retrying):
     # ------------------------------------------------------------------ primitives
 
     async def get(self, key: str) -> bytes | None:
-        return await self._command("GET", self.prefix + key)
+        value: bytes | None = await self._command("GET", self.prefix + key)
+        return value
 
     async def put(self, key: str, value: bytes) -> None:
         await self._command("SET", self.prefix + key, bytes(value))
@@ -563,7 +565,7 @@ class RedisStore(Retrying):
             # The script cache was flushed (SCRIPT FLUSH, a restart): NOSCRIPT means it did not
             # run, so sending the script itself is still the one attempt.
             swapped = await self._command("EVAL", CAS_SCRIPT, 1, full, bytes(expected), bytes(new))
-        return swapped == 1
+        return bool(swapped == 1)
 
     async def list(self, prefix: str = "") -> list[str]:
         cut = len(self.prefix.encode())

@@ -26,8 +26,16 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, TypeVar
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential, wait_none
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_none,
+)
 from tenacity import wait_random as wait_jitter
+from tenacity.wait import wait_base
 
 from .errors import AdapterError, DefiniteError, IndefiniteError, Unavailable, Unsupported
 from .settings import RetryPolicy
@@ -65,7 +73,7 @@ class Retrier:
         self.retries = 0
         """Extra attempts made over the store's life (0 when every call succeeded at once)."""
         wait = wait_exponential(multiplier=policy.backoff, exp_base=policy.multiplier, max=policy.max_backoff)
-        self._wait = wait + wait_jitter(0, policy.backoff) if policy.jitter else wait
+        self._wait: wait_base = wait + wait_jitter(0, policy.backoff) if policy.jitter else wait
         if policy.backoff == 0:
             self._wait = wait_none()
 

@@ -113,7 +113,7 @@ class S3Settings(CommonSettings):
     addressing_style: Literal["path", "virtual", "auto"] | None = None
 
 
-class _NoResendSession(AIOHTTPSession):
+class _NoResendSession(AIOHTTPSession):  # type: ignore[misc]
     """aiobotocore's HTTP session, except that aiohttp may not resend a request by itself.
 
     aiohttp silently sends a PUT or DELETE a second time when a reused keep-alive connection
@@ -122,8 +122,8 @@ class _NoResendSession(AIOHTTPSession):
     swap that happened. Losing the connection must surface as ``ConnectionLost`` instead."""
 
     async def _get_session(self, proxy_url: str | None) -> aiohttp.ClientSession:
-        session = await super()._get_session(proxy_url)
-        session._retry_connection = False  # type: ignore[attr-defined]
+        session: aiohttp.ClientSession = await super()._get_session(proxy_url)
+        session._retry_connection = False
         return session
 
 
@@ -222,10 +222,10 @@ class S3Store(Retrying):
         """Connect, check the bucket, refuse a prefix that holds objects, probe cas support."""
         timeout = self.settings.connect_timeout
         s = self.settings
-        self._stack = contextlib.AsyncExitStack()
+        self._stack = stack = contextlib.AsyncExitStack()
 
         async def steps() -> None:
-            self._client = await self._stack.enter_async_context(
+            self._client = await stack.enter_async_context(
                 get_session().create_client(
                     "s3",
                     endpoint_url=s.endpoint_url,

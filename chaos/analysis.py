@@ -9,6 +9,7 @@ that found nothing is ``valid`` only when it covered its whole bounded space.
 from __future__ import annotations
 
 from .checker import CheckResult, check
+from .checker.result import Verdict
 from .elle.run import run_check as run_transactional
 from .elle.spec import BankCheckSpec, ElleCheckSpec
 from .errors import ExitCode, verdict_exit_code
@@ -58,6 +59,7 @@ def analyse(execution: Execution, loaded: LoadedExperiment, *, strict: bool = Fa
     reason = ""
     if exploration is not None and not operations:
         checks: list[Check] = []  # nothing failed: the coverage decides
+        verdict: Verdict
         if execution.ended == "explored" or exploration.strategy != "exhaustive":
             verdict = "valid"
         else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import BadInput
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .experiment import Experiment, LoadedExperiment
     from .history import Operation
     from .models import Model
+    from .pipeline import Pipeline
     from .result import Result
 
 
@@ -93,7 +94,9 @@ def explore(
     return _pipeline(load(experiment, mode="explore"), out, seed, None, report, False).run_sync()
 
 
-def _pipeline(loaded: LoadedExperiment, out: Any, seed: int | None, junit: Any, report: bool, strict: bool) -> Any:
+def _pipeline(
+    loaded: LoadedExperiment, out: Any, seed: int | None, junit: Any, report: bool, strict: bool
+) -> Pipeline:
     from .pipeline import Pipeline
 
     return Pipeline(loaded, Path(out) if out is not None else None, seed=seed,
@@ -124,9 +127,8 @@ def load_history(path: str | Path, fmt: str | None = None) -> list[Operation]:
     when omitted, by the file's extension."""
     from .checker import load_history as load_file
 
-    if fmt is None:
-        fmt = "edn" if Path(path).suffix == ".edn" else "jsonl"
-    _, operations = load_file(Path(path), fmt)
+    chosen: Literal["jsonl", "edn"] = "edn" if (fmt or Path(path).suffix.lstrip(".")) == "edn" else "jsonl"
+    _, operations = load_file(Path(path), chosen)
     return operations
 
 

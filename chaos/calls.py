@@ -65,19 +65,21 @@ class StoreHandle:
         await self.store.close()
 
     async def get(self, key: str) -> bytes | None:
-        return await self._call("get", key, (key,), self.store.get)
+        value: bytes | None = await self._call("get", key, (key,), self.store.get)
+        return value
 
     async def put(self, key: str, value: bytes) -> None:
-        return await self._call("put", key, (key, value), self.store.put)
+        await self._call("put", key, (key, value), self.store.put)
 
     async def delete(self, key: str) -> None:
-        return await self._call("delete", key, (key,), self.store.delete)
+        await self._call("delete", key, (key,), self.store.delete)
 
     async def cas(self, key: str, expected: bytes | None, new: bytes) -> bool:
-        return await self._call("cas", key, (key, expected, new), self.store.cas)
+        return bool(await self._call("cas", key, (key, expected, new), self.store.cas))
 
     async def list(self, prefix: str = "") -> list[str]:
-        return await self._call("list", prefix, (prefix,), self.store.list)
+        keys: list[str] = await self._call("list", prefix, (prefix,), self.store.list)
+        return keys
 
 
 PRIMITIVES = ("get", "put", "delete", "cas", "list", "request")

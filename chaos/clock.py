@@ -188,7 +188,7 @@ def timeout(clock: Clock, seconds: float) -> contextlib.AbstractAsyncContextMana
     ``timeout`` (the controlled scheduler's) provides it; otherwise a watchdog sleeps on the
     clock and expires an ``asyncio.timeout``. The watchdog is not a step of the server: it runs
     as actor ``supervisor``, so pausing the server does not pause its killer."""
-    own = getattr(clock, "timeout", None)
+    own: Callable[[float], contextlib.AbstractAsyncContextManager[None]] | None = getattr(clock, "timeout", None)
     if own is not None:
         return own(seconds)
     return _watchdog_timeout(clock, seconds)

@@ -9,15 +9,20 @@ about a system it never exercised. Each warning names what was not exercised; un
 
 from __future__ import annotations
 
-from .checker import CheckResult
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from .execution import Execution
+
+if TYPE_CHECKING:
+    from .result import Check
 
 INFO_SHARE = 0.5
 """Above this share of ``info`` operations the history constrains little: each may or may
 not have happened, and the checker accepts either."""
 
 
-def warnings(execution: Execution, checks: list[CheckResult]) -> list[str]:
+def warnings(execution: Execution, checks: Sequence[Check]) -> list[str]:
     """Every sign that ``execution`` could not have found a violation, as one line each."""
     found: list[str] = []
     experiment = execution.experiment

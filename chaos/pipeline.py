@@ -112,10 +112,10 @@ class Pipeline:
             return await asyncio.to_thread(explore, self.loaded, rundir, self.seed, should_stop=stop)
         from .runner import Runner
 
-        self.runner = Runner(self.loaded, rundir, self.seed, stats=self.stats, on_progress=self.on_progress)
+        runner = self.runner = Runner(self.loaded, rundir, self.seed, stats=self.stats, on_progress=self.on_progress)
         if self.interrupted:
-            self.runner.interrupt()
-        return await self.runner.run()
+            runner.interrupt()
+        return await runner.run()
 
     def finish(self, execution: Execution) -> Result:
         """Check the execution and write every artifact (synchronous: a signal here is a
@@ -134,9 +134,9 @@ class Pipeline:
             artifacts.write(result, self.loaded.secrets, raw_text=self.loaded.raw_text, junit=self.junit,
                             report=self.report, hold=self.signals.held)
         except OSError as exc:
-            error = Unreachable(f"cannot write the artifacts in {result.run_dir}: {exc.strerror or exc}")
-            self._write_error(error)
-            raise error from None
+            unwritable = Unreachable(f"cannot write the artifacts in {result.run_dir}: {exc.strerror or exc}")
+            self._write_error(unwritable)
+            raise unwritable from None
         return result
 
     async def run(self) -> Result:

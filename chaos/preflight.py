@@ -82,11 +82,11 @@ def problems(loaded: LoadedExperiment) -> list[Problem]:
     from .models import get_model
 
     wanted = _wanted(experiment)
-    for index, spec in enumerate(experiment.checks):
-        if not isinstance(spec, CheckSpec):
+    for index, check in enumerate(experiment.checks):
+        if not isinstance(check, CheckSpec):
             continue  # a transactional check judges transactions, whatever their operations
         try:
-            model = get_model(spec.model)
+            model = get_model(check.model)
         except Exception as exc:  # a user's model module may raise anything on import
             found.append(at(("checks", index, "model"), loaded.secrets.clean(str(exc) or type(exc).__name__)))
             continue

@@ -270,7 +270,7 @@ class Runner:
                     raise BadInput(f"store {name!r}: {self._clean(str(exc))}") from None
                 except AdapterError as exc:
                     raise InfrastructureError(f"store {name!r}: {self._clean(str(exc))}") from None
-                opened[name] = store
+                opened[name] = store  # type: ignore[assignment]  # an Endpoint serves the http system
         except BaseException:
             await self._close_stores(opened)
             raise
@@ -321,8 +321,10 @@ class Runner:
             for w in range(workers)
         ]
         ticker = asyncio.create_task(self._tick(writer))
+        actor_env = self._actor_env
+        assert actor_env is not None  # made with the servers
         actors = [
-            asyncio.create_task(supervise(name, factory, self._actor_env))
+            asyncio.create_task(supervise(name, factory, actor_env))
             for name, factory in getattr(system, "actors", {}).items()
         ]
         for task in (*self._workers, ticker, *actors):

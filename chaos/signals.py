@@ -77,7 +77,7 @@ class Signals:
         package's first lines kept while the command imported itself count as received."""
         from . import EARLY_SIGNALS
 
-        previous = {sig: signal.getsignal(sig) for sig in SIGNALS}
+        previous: dict[int, Any] = {sig: signal.getsignal(sig) for sig in SIGNALS}
         for sig in SIGNALS:
             signal.signal(sig, self.handle)
         self._installed = 1

@@ -11,7 +11,7 @@ from array import array
 from typing import Any
 
 
-def percentile(sorted_values: list[int] | array, q: float) -> int:
+def percentile(sorted_values: list[int] | array[int], q: float) -> int:
     """Nearest-rank percentile of an ascending sequence (0 for an empty one)."""
     if not sorted_values:
         return 0
@@ -27,7 +27,7 @@ class Stats:
         self.planned_seconds = planned_seconds
         self.outcomes: dict[str, dict[str, int]] = {}
         """Operation name -> outcome (ok / fail / info) -> count."""
-        self.latencies: dict[str, array] = {}
+        self.latencies: dict[str, array[int]] = {}
         self.faults = 0
         self.started: float | None = None
         self.finished: float | None = None

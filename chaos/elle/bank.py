@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from chaos.checker.result import Verdict
 from chaos.history import Operation
 
 from .result import Anomaly, ElleResult
@@ -71,6 +72,7 @@ def check_bank(
         if found:
             anomalies.extend(found)
             index[op.id] = op.to_dict()
+    verdict: Verdict
     if not reads:
         verdict, reason = "unknown", f"no read (f {f}) completed: the history shows nothing about the balances"
     elif anomalies:

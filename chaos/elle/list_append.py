@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from chaos.checker.result import Verdict
 from chaos.history import Operation
 
 from .anomalies import component_anomalies, internal_anomalies, lost_updates, read_anomalies
@@ -141,6 +142,7 @@ def _check(history: TxnHistory, consistency: str, deadline: float, candidates: i
         )
     if history.skipped:
         notes.append(f"{history.skipped} operation(s) that are not transactions were left out")
+    verdict: Verdict
     if any(a.forbidden for a in anomalies):
         verdict = "invalid"
         reason = f"{consistency} forbids " + ", ".join(k for k in _ordered(kinds) if k in forbids)

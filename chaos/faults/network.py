@@ -106,10 +106,10 @@ async def start_proxies(
     settings: dict[str, dict[str, Any]] = {}
     try:
         for store, declared in by_store.items():
-            spec = stores.get(store)
-            if spec is None:
+            found = stores.get(store)
+            if found is None:
                 raise FaultSetupError(f"network fault on {store!r}: no such store")
-            original = dict(getattr(spec, "settings", spec))
+            original = dict(getattr(found, "settings", found))
             key, host, port = find_address(store, original)
             toxics = [Toxic(index, fault, seed, store) for index, fault in declared]
             proxy = Proxy(store, (host, port), toxics, clock, emit)

@@ -104,9 +104,9 @@ class ProfileApp:
     def _actor_ended(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or task.exception() is None or self.failure is not None:
             return
-        self.failure = task.exception()
-        if self._on_failure is not None:
-            self._on_failure(self.failure)
+        failure = self.failure = task.exception()
+        if self._on_failure is not None and failure is not None:
+            self._on_failure(failure)
 
     async def _stop_actors(self, _: web.Application) -> None:
         for task in self._actors:
@@ -152,7 +152,8 @@ async def start(app: ProfileApp, host: str = "127.0.0.1", port: int = 0) -> tupl
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
+    server: Any = site._server
+    sockets = server.sockets if server is not None else []
     return runner, sockets[0].getsockname()[1] if sockets else port
 
 
@@ -191,7 +192,8 @@ class ProfileService:
         _, api, app = self.env.shared["service"]
         if app.failure is not None:
             raise app.failure
-        return api
+        endpoint: Endpoint = api
+        return endpoint
 
     async def read(self, user: str, value: Any) -> Any:
         return await self._api().request("read", user, None)
