@@ -11,6 +11,7 @@ marked ok.
 
 from __future__ import annotations
 
+import os
 import random
 from typing import Any
 
@@ -27,7 +28,8 @@ try:  # tests/ is a package in this repo; also run as loose modules
 except ImportError:  # pragma: no cover
     from test_checker_reference import linearizable, replay, replay_result  # type: ignore[no-redef]
 
-EXAMPLES = int(__import__("os").environ.get("FUZZ_EXAMPLES", "450"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "450"))
+"""Examples per model; FUZZ_EXAMPLES=5000 for a longer hunt."""
 ACCOUNTS = ("a0", "a1", "a2")
 OPENING = (3, 0, 2)
 """The fuzzed bank: small balances, so that transfers overdraw often."""
