@@ -108,6 +108,10 @@ BUILTINS: dict[str, str] = {
     "register": "chaos.systems.register:Register",
     "kv": "chaos.systems.register:Register",
     "http": "chaos.systems.http:Remote",
+    "counter": "chaos.systems.counter:Counter",
+    "counter-racy": "chaos.systems.counter:RacyCounter",
+    "bank": "chaos.systems.bank:Bank",
+    "bank-racy": "chaos.systems.bank:RacyBank",
     "profile-service": "chaos.systems.profile.service:ProfileService",
     "profile-naive": "chaos.systems.profile.naive:NaiveProfile",
     "profile-improved": "chaos.systems.profile.improved:ImprovedProfile",
@@ -120,7 +124,8 @@ BUILTINS: dict[str, str] = {
     "bank-txn": "chaos.systems.txn:BankTxn",
 }
 """Built-in system name -> ``module:attr``. ``register`` and ``kv`` are the same code; the
-names say whether the workload uses one key or many."""
+names say whether the workload uses one key or many. ``counter-racy`` and ``bank-racy`` are
+broken on purpose (read-then-write without a compare-and-set): runs must catch them."""
 
 
 def resolve(name: str) -> type:

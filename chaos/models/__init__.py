@@ -10,6 +10,9 @@ Built-in models (see each module for its operation conventions):
 - ``mutex``: lock per key, acquire and release.
 - ``profile``: the seed's per-user (metadata, image) pair register.
 - ``multi-register``: Knossos' multi-register (transactions over several registers).
+- ``counter``: an integer per key, add and read (Jepsen's counter).
+- ``bank``: accounts per key, transfer and read every balance (Jepsen's bank); a bank with
+  other accounts is named by the call that builds it, ``bank(accounts=8, total=80)``.
 
 A user model is a :class:`Model`: an initial state and a ``step(state, op) -> (legal, next)``
 function, plus optional partition and describe functions. See docs/checker.md.
@@ -18,7 +21,10 @@ function, plus optional partition and describe functions. See docs/checker.md.
 from __future__ import annotations
 
 from chaos.errors import BadInput
+from chaos.models.bank import bank, bank_model
 from chaos.models.base import ANY, SAME, Model, State, by_key, describe_operation, describe_value, freeze
+from chaos.models.configure import configured
+from chaos.models.counter import counter, counter_model
 from chaos.models.multi_register import multi_register
 from chaos.models.mutex import mutex
 from chaos.models.profile import profile
@@ -27,9 +33,12 @@ from chaos.models.register import cas_register, kv, register
 from chaos.models.set import set_model
 
 MODELS: dict[str, Model] = {
-    m.name: m for m in (register, cas_register, kv, set_model, queue, mutex, profile, multi_register)
+    m.name: m for m in (register, cas_register, kv, set_model, queue, mutex, profile, multi_register, counter, bank)
 }
 """Built-in models by name."""
+
+FACTORIES = {"counter": counter_model, "bank": bank_model}
+"""Built-in models that take options, named in experiments by a call: ``bank(accounts=8)``."""
 
 
 class UnknownModelError(BadInput, KeyError):
@@ -40,30 +49,41 @@ class UnknownModelError(BadInput, KeyError):
 
 
 def get_model(name: str | Model) -> Model:
-    """The built-in model called ``name`` (``cas_register`` and ``CAS-Register`` also work)."""
+    """The built-in model called ``name`` (``cas_register`` and ``CAS-Register`` also work), or
+    the one a call such as ``bank(accounts=8, total=80)`` configures."""
     if isinstance(name, Model):
         return name
+    if "(" in str(name):
+        return configured(str(name), FACTORIES)
     normal = str(name).strip().lower().replace("_", "-")
-    aliases = {"casregister": "cas-register", "cas": "cas-register", "unordered-queue": "queue",
-               "multiregister": "multi-register", "lock": "mutex"}
+    aliases = {
+        "casregister": "cas-register",
+        "cas": "cas-register",
+        "unordered-queue": "queue",
+        "multiregister": "multi-register",
+        "lock": "mutex",
+    }
     normal = aliases.get(normal, normal)
     try:
         return MODELS[normal]
     except KeyError:
-        raise UnknownModelError(
-            f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}"
-        ) from None
+        raise UnknownModelError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}") from None
 
 
 __all__ = [
     "ANY",
+    "FACTORIES",
     "MODELS",
     "SAME",
     "Model",
     "State",
     "UnknownModelError",
+    "bank",
+    "bank_model",
     "by_key",
     "cas_register",
+    "counter",
+    "counter_model",
     "describe_operation",
     "describe_value",
     "freeze",
