@@ -15,8 +15,8 @@ from adapters.memory import MemoryStore
 from chaos.clock import ScaledClock
 from chaos.experiment import load, loads
 from chaos.history import load_operations
+from chaos.pipeline import run_experiment
 from chaos.pytest_plugin import run_file
-from chaos.runner import run_experiment
 from chaos.system import BUILTINS, Env, OperationFailed, SystemLoadError, resolve
 from chaos.systems.bank import Bank, RacyBank
 from chaos.systems.counter import Counter, RacyCounter
