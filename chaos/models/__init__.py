@@ -4,7 +4,7 @@ Built-in models (see each module for its operation conventions):
 
 - ``register``: read/write register per key.
 - ``cas-register``: read/write/cas register per key (Knossos' cas-register).
-- ``kv``: a key-value map, one cas-register per key.
+- ``kv``: a key-value map, one register per key: read/get, write/put, cas and append.
 - ``set``: grow-only set per key, add and read-all.
 - ``queue``: unordered queue per key, enqueue and dequeue.
 - ``mutex``: lock per key, acquire and release.
@@ -12,19 +12,22 @@ Built-in models (see each module for its operation conventions):
 - ``multi-register``: Knossos' multi-register (transactions over several registers).
 
 A user model is a :class:`Model`: an initial state and a ``step(state, op) -> (legal, next)``
-function, plus optional partition and describe functions. See docs/checker.md.
+function, plus optional partition and describe functions; ``get_model("pkg.module:attr")``
+loads one by name. See docs/checker.md.
 """
 
 from __future__ import annotations
 
-from chaos.errors import BadInput
 from chaos.models.base import ANY, SAME, Model, State, by_key, describe_operation, describe_value, freeze
+from chaos.models.errors import ModelError, ModelLoadError, OperationError, UnknownModelError, UnsupportedOperation
+from chaos.models.kv import kv
 from chaos.models.multi_register import multi_register
 from chaos.models.mutex import mutex
 from chaos.models.profile import profile
 from chaos.models.queue import queue
-from chaos.models.register import cas_register, kv, register
+from chaos.models.register import cas_register, register
 from chaos.models.set import set_model
+from chaos.models.user import load_model
 
 MODELS: dict[str, Model] = {
     m.name: m for m in (register, cas_register, kv, set_model, queue, mutex, profile, multi_register)
@@ -32,27 +35,26 @@ MODELS: dict[str, Model] = {
 """Built-in models by name."""
 
 
-class UnknownModelError(BadInput, KeyError):
-    """No model of that name; the message lists the known names."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
-
-
 def get_model(name: str | Model) -> Model:
-    """The built-in model called ``name`` (``cas_register`` and ``CAS-Register`` also work)."""
+    """The built-in model called ``name`` (``cas_register`` and ``CAS-Register`` also work),
+    or a user's model named ``"package.module:attribute"`` (:func:`load_model`)."""
     if isinstance(name, Model):
         return name
+    if ":" in str(name):
+        return load_model(str(name))
     normal = str(name).strip().lower().replace("_", "-")
-    aliases = {"casregister": "cas-register", "cas": "cas-register", "unordered-queue": "queue",
-               "multiregister": "multi-register", "lock": "mutex"}
+    aliases = {
+        "casregister": "cas-register",
+        "cas": "cas-register",
+        "unordered-queue": "queue",
+        "multiregister": "multi-register",
+        "lock": "mutex",
+    }
     normal = aliases.get(normal, normal)
     try:
         return MODELS[normal]
     except KeyError:
-        raise UnknownModelError(
-            f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}"
-        ) from None
+        raise UnknownModelError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}") from None
 
 
 __all__ = [
@@ -60,8 +62,12 @@ __all__ = [
     "MODELS",
     "SAME",
     "Model",
+    "ModelError",
+    "ModelLoadError",
+    "OperationError",
     "State",
     "UnknownModelError",
+    "UnsupportedOperation",
     "by_key",
     "cas_register",
     "describe_operation",
@@ -69,6 +75,7 @@ __all__ = [
     "freeze",
     "get_model",
     "kv",
+    "load_model",
     "multi_register",
     "mutex",
     "profile",
