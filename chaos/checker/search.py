@@ -350,8 +350,11 @@ def search(
     state = init_state
     run: tuple[Any, ...] = ()  # the states before the current one since the last ok step
     best_depth = -1
-    best_len = 0
-    best_saved: list[int] | None = None
+    # The best prefix is path[:best_from] followed by the chunks (newest first) saved as the
+    # path was cut back below it: no copy of the whole path per backtrack, which on a long
+    # history would make the search quadratic.
+    best_from = 0
+    best_chunks: list[list[int]] = []
     best_state: Any = state
     best_failed = 0
     steps = 0
@@ -365,8 +368,6 @@ def search(
         greedy = False
         while True:
             if r == m:
-                if best_saved is not None:
-                    best_saved = None
                 return Outcome("valid", order=[op.id for op in decode(path)], ops=ops, explored=len(seen))
             base = r & ~wmask
             if base != wbase:
@@ -403,8 +404,8 @@ def search(
         depth = r + w.bit_count()
         if depth > best_depth:
             best_depth = depth
-            best_len = len(path)
-            best_saved = None
+            best_from = len(path)
+            best_chunks = []
             best_state = state
             best_failed = r
 
@@ -567,7 +568,8 @@ def search(
                             d = fr + nw.bit_count()
                             if d > best_depth:  # evidence: the stranded op, in the state left behind
                                 best_depth = d
-                                best_saved = [*path[:plen], *(fr + t for t in _bits(absorbed)), fr + c if c >= 0 else c]
+                                best_from = plen
+                                best_chunks = [[*(fr + t for t in _bits(absorbed)), fr + c if c >= 0 else c]]
                                 best_state = s2
                                 best_failed = fr + (stranded & -stranded).bit_length() - 1
                             continue
@@ -591,23 +593,22 @@ def search(
                     else (yield len(seen) * ENTRY_BYTES + 2 * sys.getsizeof(seen) + 100 * len(stack))
                 )
                 if stop is not None:
-                    if best_saved is None:
-                        best_saved = path[:best_len]
                     return _gave_up(
                         model,
                         ops,
                         str(stop),
                         steps,
                         seen,
-                        decode(best_saved),
+                        decode(_best(path, best_from, best_chunks)),
                         best_state,
                         okl[best_failed],
                         okl[refuted] if refuted is not None else None,
                     )
             if found:
                 frame[5] = k
-                if best_saved is None and plen < best_len:
-                    best_saved = path[:best_len]  # the best prefix is about to be overwritten
+                if plen < best_from:  # the best prefix is about to be overwritten: save its tail
+                    best_chunks.append(path[plen:best_from])
+                    best_from = plen
                 del path[plen:]
                 while absorbed:
                     b = absorbed & -absorbed
@@ -622,18 +623,23 @@ def search(
                 break
             stack.pop()
         else:
-            if best_saved is None:
-                best_saved = path[:best_len]
             failed = okl[refuted] if refuted is not None else okl[best_failed]
             return Outcome(
                 "invalid",
                 reason=_refutation(model, failed) if refuted is not None else "no linearization",
-                prefix=decode(best_saved),
+                prefix=decode(_best(path, best_from, best_chunks)),
                 failed=[failed],
                 states=[best_state],
                 ops=ops,
                 explored=len(seen),
             )
+
+
+def _best(path: list[int], start: int, chunks: list[list[int]]) -> list[int]:
+    out = path[:start]
+    for chunk in reversed(chunks):
+        out.extend(chunk)
+    return out
 
 
 def _bits(mask: int) -> list[int]:
