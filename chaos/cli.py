@@ -204,29 +204,48 @@ def report(run_dir: Path, out: Path | None) -> None:
 
 @main.command(name="check")
 @click.argument("history", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--model", required=True, help="Model name, e.g. cas-register, kv, register, profile.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "edn"]), default="jsonl", show_default=True)
+@click.option("--model", required=True,
+              help="Model name (cas-register, kv, register, profile...) or a user model as module:attribute.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "edn", "jepsen-log"]), default=None,
+              help="History format; by default detected from the file name, then its first bytes.")
+@click.option("--init", "init_json", metavar="JSON",
+              help='Initial state as JSON: 0 for a cas-register, {"x": 0, "y": 0} for a multi-register; '
+                   "for a keyed model an object maps keys to initial values.")
+@click.option("--independent", is_flag=True,
+              help="Jepsen independent histories: split every [key value] value into a key and a value.")
 @click.option("--time-limit", type=float, help="Seconds before the verdict is unknown.")
+@click.option("--memory-limit", metavar="SIZE",
+              help="Memory the check may use, e.g. 2GiB (default: half the RAM, at most 8 GiB).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write an HTML report of the history and the verdict to this file.")
-def check_command(history: Path, model: str, fmt: str, time_limit: float | None, report_path: Path | None) -> None:
-    """Re-check a stored history (ours, or a Jepsen EDN history)."""
+def check_command(history: Path, model: str, fmt: str | None, init_json: str | None, independent: bool,
+                  time_limit: float | None, memory_limit: str | None, report_path: Path | None) -> None:
+    """Re-check a stored history (ours, or a Jepsen/Knossos/Porcupine history) against a model."""
+    import json
+
     from .checker import check, load_history
+    from .checker.budget import parse_size
+    from .errors import BadInput
     from .models import get_model
     from .summary import print_checks
 
     try:
         chosen = get_model(model)
-    except (KeyError, ValueError) as exc:
+        limit = parse_size(memory_limit, "--memory-limit") if memory_limit is not None else None
+        extra = {}
+        if init_json is not None:
+            try:
+                extra["init"] = json.loads(init_json)
+            except ValueError as exc:
+                raise BadInput(
+                    f"--init {init_json!r} is not JSON ({exc}); e.g. --init 0 or --init '{{\"x\": 0}}'"
+                ) from None
+        events, operations = load_history(history, fmt, independent=independent)
+        result = check(operations, chosen, time_limit=time_limit, memory_limit=limit, **extra)
+    except BadInput as exc:
+        _fail(f"error: {exc}", BAD_INPUT)
+    except (KeyError, ValueError) as exc:  # an unknown model name predating BadInput
         _fail(f"error: {exc.args[0] if exc.args else exc}", BAD_INPUT)
-    try:
-        events, operations = load_history(history, fmt)
-    except (OSError, HistoryError) as exc:
-        _fail(f"error: {exc}", BAD_INPUT)
-    try:
-        result = check(operations, chosen, time_limit=time_limit)
-    except ValueError as exc:
-        _fail(f"error: {exc}", BAD_INPUT)
     print_checks(console, [result])
     if report_path is not None:
         from .report import ReportMeta, write_report

@@ -121,7 +121,7 @@ def test_load_knossos_set_history(tmp_path: Path) -> None:
         ("{:process 0 :type :invoke :f :read}\n{:process 0 :type :invoke :f :read}\n", ":2:"),
         ("{:process 0 :type :ok :f :read}\n", ":1:"),
         ("{:process 0 :type :invoke :f :read}\n{:type :ok}\n", ":2: event has no :process"),
-        ("{:process 0 :type :invoke :f :read}\n{:process 0 :type :done}\n", ":2: unknown :type"),
+        ("{:process 0 :type :invoke :f :read}\n{:process 0 :type :done}\n", ":2: field :type: expected :invoke"),
         ("{:process 0 :type :invoke\n :f \"unterminated}\n", ":2: bad EDN"),
         ("[1 2]\n", ":1: expected an event map"),
     ],
