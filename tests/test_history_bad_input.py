@@ -94,6 +94,8 @@ CASES: list[tuple[str, bytes, str, list[str], str]] = [
     ("edn-process-map", b"{:process {:a 1} :type :invoke :f :write :value 1}\n", "h.edn", [], ":1: field :process"),
     ("edn-type-string-unknown", b'{:process 0 :type "go" :f :write :value 1}\n', "h.edn", [], ":1: field :type"),
     ("edn-time-string", b'{:process 0 :type :invoke :f :write :value 1 :time "x"}\n', "h.edn", [], ":1: field :time"),
+    ("edn-type-vector", b"{:process 0 :type [1] :f :write :value 1}\n", "h.edn", [], ":1: field :type"),
+    ("edn-type-map-multiline", b"{:process 0\n :type {:a 1} :f :write}\n", "h.edn", [], ":1: field :type"),
     ("edn-f-vector", b"{:process 0 :type :invoke :f [1] :value 1}\n", "h.edn", [], ":1: field :f"),
     ("edn-unclosed", b"{:process 0 :type :invoke\n :f :write :value [1 2\n", "h.edn", [], ":2: bad EDN: unclosed"),
     ("edn-unterminated-string", b'{:process 0 :type :invoke :f :write}\n{:value "abc\n', "h.edn", [], ":2: bad EDN"),

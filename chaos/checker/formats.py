@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from chaos.checker.edn import EdnError, Keyword, Symbol, plain, read_forms
+from chaos.checker.edn import EdnError, Keyword, Symbol, plain, read_flat_maps, read_forms
 from chaos.history import (
     COMPLETIONS,
     MAX_DEPTH,
@@ -46,7 +46,9 @@ from chaos.history import (
 Format = Literal["jsonl", "edn", "jepsen-log"]
 FORMATS: tuple[str, ...] = ("jsonl", "edn", "jepsen-log")
 _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".edn": "edn"}
-_FIELDS = {"process", "type", "f", "value", "time", "index", "error", "key"}
+_TYPES = frozenset({"invoke", *COMPLETIONS})
+_SCALARS = (int, float, bool, type(None))
+_MISSING = object()
 _LOG_LINE = re.compile(r"^\S+\s+jepsen\.util\s+-\s+(\S+)\t(\S+)\t(\S+)(?:\t(.*))?$")
 _NAMES = {"jsonl": "JSON Lines", "edn": "EDN (Jepsen, Knossos)", "jepsen-log": "a Jepsen log"}
 
@@ -163,7 +165,9 @@ def edn_events(text: str, name: str = "<edn>") -> list[dict[str, Any]]:
 def edn_events_located(text: str, name: str = "<edn>") -> tuple[list[dict[str, Any]], list[int]]:
     """:func:`edn_events` and each event's line."""
     try:
-        located = read_forms(text, unwrap=True)
+        located: list[tuple[int, Any]] | None = read_flat_maps(text)
+        if located is None:
+            located = read_forms(text, unwrap=True)
     except EdnError as exc:
         raise HistoryError(f"{name}:{exc.line}: bad EDN: {exc.message}") from None
     events: list[dict[str, Any]] = []
@@ -189,53 +193,56 @@ def edn_events_located(text: str, name: str = "<edn>") -> tuple[list[dict[str, A
 
 
 def _edn_event(form: Any, name: str, line: int, position: int) -> dict[str, Any]:
-    """One EDN event map as our event dict, field by field."""
-    if not isinstance(form, dict):
+    """One EDN event map as our event dict, field by field. (Keyword keys hash and compare
+    as the strings they are, so ``form.get("process")`` finds ``:process``.)"""
+    if type(form) is not dict:
         raise HistoryError(f"{name}:{line}: expected an event map, got {_edn_kind(form)}")
-    raw: dict[str, Any] = {}
-    for k, v in form.items():
-        field = str.__str__(k) if isinstance(k, str) else k
-        if field in _FIELDS:
-            raw[field] = v
-    for required in ("process", "type"):
-        if required not in raw:
-            raise HistoryError(f"{name}:{line}: event has no :{required}")
-    kind = raw["type"]
-    if not isinstance(kind, Keyword | str) or (str(kind) != "invoke" and str(kind) not in COMPLETIONS):
+    get = form.get
+    process = get("process", _MISSING)
+    kind = get("type", _MISSING)
+    if process is _MISSING or kind is _MISSING:
+        raise HistoryError(f"{name}:{line}: event has no :{'process' if process is _MISSING else 'type'}")
+    if not isinstance(kind, str) or kind not in _TYPES:
         raise HistoryError(
             f"{name}:{line}: field :type: expected :invoke, :ok, :fail or :info, got {_edn_kind(kind)}"
         )
-    process = raw["process"]
-    if isinstance(process, bool) or not isinstance(process, int | str):
+    tp = type(process)
+    if tp is not int and not isinstance(process, str):
         raise HistoryError(
             f"{name}:{line}: field :process: expected an integer or a keyword, got {_edn_kind(process)}"
         )
-    f = raw.get("f", "")
+    f = get("f", "")
     if f is not None and not isinstance(f, str):
         raise HistoryError(f"{name}:{line}: field :f: expected a keyword, got {_edn_kind(f)}")
-    for field in ("value", "key"):
-        v = raw.get(field)
-        if v is not None and not isinstance(v, str | int | float | bool) and _too_deep(v):
-            raise HistoryError(f"{name}:{line}: field :{field}: nested deeper than {MAX_DEPTH} levels")
+    value = get("value")
+    if value is not None and not isinstance(value, _SCALARS):
+        if _too_deep(value):
+            raise HistoryError(f"{name}:{line}: field :value: nested deeper than {MAX_DEPTH} levels")
+        value = plain(value)
+    t = get("time", position)
+    if type(t) is not int and (type(t) is not float or t != t):
+        raise HistoryError(f"{name}:{line}: field :time: expected a number, got {_edn_kind(t)}")
+    index = get("index")
     event: dict[str, Any] = {
-        "index": raw["index"] if type(raw.get("index")) is int else position,
-        "time": raw.get("time", position),
-        "process": str.__str__(process) if isinstance(process, str) else process,
+        "index": index if type(index) is int else position,
+        "time": t,
+        "process": process if tp is int else str.__str__(process),
         "type": str.__str__(kind),
         "f": str.__str__(f) if f is not None else "",
-        "value": plain(raw.get("value")),
+        "value": str.__str__(value) if isinstance(value, str) else value,
     }
-    if "key" in raw:
-        key = plain(raw["key"])
-        if isinstance(key, dict):
-            raise HistoryError(f"{name}:{line}: field :key: expected a keyword, string, number or vector, got a map")
-        event["key"] = key
-    if "error" in raw:
-        error = plain(raw["error"])
+    if "key" in form:
+        key = get("key")
+        if key is not None and not isinstance(key, _SCALARS):
+            if isinstance(key, dict) or _too_deep(key):
+                raise HistoryError(
+                    f"{name}:{line}: field :key: expected a keyword, string, number or vector, got {_edn_kind(key)}"
+                )
+            key = plain(key)
+        event["key"] = str.__str__(key) if isinstance(key, str) else key
+    if "error" in form:
+        error = plain(get("error"))
         event["error"] = error if isinstance(error, str) or error is None else str(error)
-    t = event["time"]
-    if isinstance(t, bool) or not isinstance(t, int | float) or t != t:
-        raise HistoryError(f"{name}:{line}: field :time: expected a number, got {_edn_kind(t)}")
     return event
 
 
