@@ -49,17 +49,19 @@ SETUPS: dict[str, list[dict[str, Any]]] = {
 
 
 def experiment(ops: int, workers: int, faults: list[dict[str, Any]]) -> str:
-    return yaml.safe_dump({
-        "name": "bench-faults",
-        "seed": 1,
-        "operations": ops,
-        "concurrency": workers,
-        "stores": {"db": {"adapter": "memory"}, "other": {"adapter": "memory"}},
-        "system": {"name": "register", "stores": {"store": "db"}},
-        "workload": {"keys": 8, "mix": {"read": 1, "write": 1}},
-        "faults": faults,
-        "checks": [{"model": "cas-register"}],
-    })
+    return yaml.safe_dump(
+        {
+            "name": "bench-faults",
+            "seed": 1,
+            "operations": ops,
+            "concurrency": workers,
+            "stores": {"db": {"adapter": "memory"}, "other": {"adapter": "memory"}},
+            "system": {"name": "register", "stores": {"store": "db"}},
+            "workload": {"keys": 8, "mix": {"read": 1, "write": 1}},
+            "faults": faults,
+            "checks": [{"model": "cas-register"}],
+        }
+    )
 
 
 def runner_throughput(ops: int, workers: int, faults: list[dict[str, Any]], out: Path) -> tuple[float, float]:
@@ -90,15 +92,17 @@ def bench_runner(ops: int, repeat: int, workers: int = 64) -> None:
     cpu: dict[str, list[float]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(repeat):
-            for name in names[i % len(names):] + names[: i % len(names)]:  # rotate the order
+            for name in names[i % len(names) :] + names[: i % len(names)]:  # rotate the order
                 w, c = runner_throughput(ops, workers, SETUPS[name], Path(tmp) / f"{i}-{len(name)}")
                 wall[name].append(w)
                 cpu[name].append(c)
     # Overheads are medians of per-repeat ratios: each repeat ran every set-up back to back,
     # so a burst of load from elsewhere hits the ratio less than the absolute figures. The
     # best runs (least disturbed) give a second estimate.
-    print(f"  {'set-up':<16} {'wall median':>12} {'wall best':>11} {'per CPU s':>11}   "
-          f"{'overhead: wall':>14} {'CPU':>6} {'best':>6}")
+    print(
+        f"  {'set-up':<16} {'wall median':>12} {'wall best':>11} {'per CPU s':>11}   "
+        f"{'overhead: wall':>14} {'CPU':>6} {'best':>6}"
+    )
     for name in names:
         w, c, best = statistics.median(wall[name]), statistics.median(cpu[name]), max(wall[name])
         shown = ("", "", "")

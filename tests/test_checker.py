@@ -395,3 +395,18 @@ def test_describe_names_ops_with_process_key_and_value() -> None:
     assert "#0 p3 write k1 7 ok" in text
     assert "cannot place: #2 p4 read k1 -> 7 ok" in text
     assert "in model state: value 8" in text
+
+
+def test_checker_and_models_import_nothing_heavy() -> None:
+    """chaos check starts fast: the checker and the models import no rich, aiohttp, asyncpg,
+    aiobotocore, jinja2 or pydantic."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, chaos.checker, chaos.models, chaos.checker.formats\n"
+        "heavy = [m for m in ('rich', 'aiohttp', 'asyncpg', 'aiobotocore', 'jinja2', 'pydantic') if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""

@@ -17,6 +17,7 @@ limit makes the verdict ``unknown`` and says which.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import resource
@@ -50,6 +51,7 @@ def machine_memory() -> int | None:
         return None
 
 
+@functools.cache
 def default_memory_limit() -> int:
     """Half the machine's RAM, at most 8 GiB: a check that needs more is better told
     ``unknown`` than left to push the machine into swap or the OOM killer."""

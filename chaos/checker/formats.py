@@ -56,7 +56,7 @@ _NAMES = {"jsonl": "JSON Lines", "edn": "EDN (Jepsen, Knossos)", "jepsen-log": "
 def sniff(head: bytes) -> str | None:
     """The format the first bytes of a file look like, or None when they do not say."""
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text.startswith(b'{"') or text.startswith(b"{ \""):
+    if text.startswith(b'{"') or text.startswith(b'{ "'):
         return "jsonl"
     if text[:1] in (b"[", b"(", b";") or text.startswith(b"{:") or text.startswith(b"{ :") or text.startswith(b"#"):
         return "edn"
@@ -203,14 +203,10 @@ def _edn_event(form: Any, name: str, line: int, position: int) -> dict[str, Any]
     if process is _MISSING or kind is _MISSING:
         raise HistoryError(f"{name}:{line}: event has no :{'process' if process is _MISSING else 'type'}")
     if not isinstance(kind, str) or kind not in _TYPES:
-        raise HistoryError(
-            f"{name}:{line}: field :type: expected :invoke, :ok, :fail or :info, got {_edn_kind(kind)}"
-        )
+        raise HistoryError(f"{name}:{line}: field :type: expected :invoke, :ok, :fail or :info, got {_edn_kind(kind)}")
     tp = type(process)
     if tp is not int and not isinstance(process, str):
-        raise HistoryError(
-            f"{name}:{line}: field :process: expected an integer or a keyword, got {_edn_kind(process)}"
-        )
+        raise HistoryError(f"{name}:{line}: field :process: expected an integer or a keyword, got {_edn_kind(process)}")
     f = get("f", "")
     if f is not None and not isinstance(f, str):
         raise HistoryError(f"{name}:{line}: field :f: expected a keyword, got {_edn_kind(f)}")
@@ -303,4 +299,3 @@ def _one(text: str, line: int) -> Any:
     if len(forms) != 1:
         raise EdnError(f"expected one value, found {len(forms)}", line)
     return forms[0][1]
-

@@ -105,17 +105,20 @@ class _Masks:
     history at every step would cost time linear in the history; a slice of twice the widest
     concurrency is enough, since every candidate lies within ``conc[r]``'s span of ``r``."""
 
-    __slots__ = ("cache", "full", "width")
+    __slots__ = ("cache", "full", "span_all", "width")
 
-    def __init__(self, full: tuple[int, ...], span: int) -> None:
+    def __init__(self, full: tuple[int, ...], span: int, ranks: int) -> None:
         self.full = full
         width = WINDOW
         while width < span:
             width *= 2
         self.width = width
+        self.span_all = ranks
         self.cache: dict[int, tuple[int, ...]] = {}
 
     def at(self, base: int) -> tuple[int, ...]:
+        if self.width >= self.span_all:  # a short history: the masks as they are
+            return self.full
         got = self.cache.get(base)
         if got is None:
             if len(self.cache) > 64:
@@ -311,7 +314,7 @@ def search(
     # The memo's state key of each pinned op's next state (rule 9: unneeded states are one).
     mkey_ok = [mk if not canonical or mk in needed else UNNEEDED for mk in make_ok]
     mkey_i = [mk if not canonical or mk in needed else UNNEEDED for mk in make_i]
-    masks = _Masks((ro_m, any_m | unp_m, blind_m, any_m), span)
+    masks = _Masks((ro_m, any_m | unp_m, blind_m, any_m), span, m)
     # Per-state rank sets: plain masks for a short history (a shift is cheap), relative
     # masks for a long one (a sparse set far along must not cost the history's width).
     small = m <= 2 * WINDOW
