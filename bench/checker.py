@@ -99,7 +99,7 @@ def _histories(name: str, quick: bool, rng: random.Random) -> tuple[list[list[Op
     if name == "kv-2000-all-hard":
         return [starved(rng, invalid=False)], "kv", {"time_limit": 5.0 if quick else 10.0}
     if name == "memory-limit":
-        return [intractable_block("a", 26, 0.0, 0, 0)], "kv", {"time_limit": 60.0, "memory_limit": 200 << 20}
+        return [intractable_block("a", 26, 0.0, 0, 0)], "kv", {"time_limit": 300.0, "memory_limit": 64 << 20}
     if name == "register-150k":
         n = 30_000 if quick else 150_000
         return [simulate(rng, n, 20, 0.02, None)], "cas-register", {}
@@ -241,8 +241,8 @@ SHAPES = [
     ),
     (
         "memory-limit",
-        "one intractable partition (a burst of 26 writes), memory_limit 200 MB, time_limit 60 s",
-        "unknown naming the memory limit, peak - history <= 200 MB",
+        "one intractable partition (a burst of 26 writes), memory_limit 64 MiB, time_limit 300 s",
+        "unknown naming the memory limit, peak - history <= 64 MiB",
     ),
     ("register-150k", "cas-register, 150,000 ops on ONE key, 20 processes, 2% info", "<= 10 s and <= 1 GB"),
     ("kv-1m", "kv, 1,000,000 ops over 1,000 keys, 100 processes, 5% info", "<= 60 s and <= 2 GB"),

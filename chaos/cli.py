@@ -213,7 +213,7 @@ def report(run_dir: Path, out: Path | None) -> None:
                    "for a keyed model an object maps keys to initial values.")
 @click.option("--independent", is_flag=True,
               help="Jepsen independent histories: split every [key value] value into a key and a value.")
-@click.option("--time-limit", type=float, help="Seconds before the verdict is unknown.")
+@click.option("--time-limit", type=float, help="Seconds before the verdict is unknown (default 600).")
 @click.option("--memory-limit", metavar="SIZE",
               help="Memory the check may use, e.g. 2GiB (default: half the RAM, at most 8 GiB).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),

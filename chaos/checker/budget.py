@@ -1,6 +1,7 @@
 """What a check may spend: a deadline and a memory ceiling, and how to tell when they are reached.
 
-Time. ``time_limit`` covers the whole check, clean-up included. Freeing a search's memo is not
+Time. ``time_limit`` covers the whole check, clean-up included; by default
+:data:`DEFAULT_TIME_LIMIT` (10 minutes). Freeing a search's memo is not
 free (about 0.4 µs an entry, measured: the entries lie scattered in memory), and a memo of ten
 million entries takes seconds to free; so a search stops when *now plus the time to free every
 live memo* reaches the deadline, not when now does.
@@ -26,6 +27,9 @@ from dataclasses import dataclass
 
 from chaos.errors import BadInput
 
+DEFAULT_TIME_LIMIT = 600.0
+"""Seconds a check may take when no time limit is given: long enough for any history a run
+produces, short enough that a CI job gets ``unknown`` rather than hanging. ``math.inf`` for none."""
 FREE_SECONDS_PER_BYTE = 4.5e-7 / 160
 """Time to free the memo, per byte of its estimate: 0.35-0.4 µs an entry of about 160 bytes
 (measured on a loaded 2-core machine), with margin."""
@@ -97,7 +101,9 @@ class Budget:
     def start(cls, time_limit: float | None, memory_limit: int | None) -> Budget:
         limit = default_memory_limit() if memory_limit is None else int(memory_limit)
         now = time.perf_counter()
-        deadline = now + max(time_limit, 0.0) if time_limit is not None else None
+        if time_limit is None:
+            time_limit = DEFAULT_TIME_LIMIT
+        deadline = now + max(time_limit, 0.0) if time_limit != float("inf") else None
         # The RSS baseline is read at the first look (most checks end before any): what the
         # first slice allocated before it is counted by the memo estimate instead.
         return cls(deadline=deadline, memory_limit=limit, rss0=-1, ceiling=-1, started=now)

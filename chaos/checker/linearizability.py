@@ -26,7 +26,7 @@ from collections.abc import Hashable
 from typing import Any
 
 from chaos.checker import schedule
-from chaos.checker.budget import Budget
+from chaos.checker.budget import DEFAULT_TIME_LIMIT, Budget
 from chaos.checker.result import CheckResult, Counterexample
 from chaos.checker.search import NO_INIT, Outcome, run, search
 from chaos.history import Operation
@@ -51,12 +51,12 @@ def check(
     """Check ``operations`` against ``model`` (a :class:`Model`, a built-in's name or a user
     model as ``"package.module:attribute"``).
 
-    ``time_limit`` (seconds) covers the whole check, clean-up included; ``memory_limit``
-    (bytes) bounds what the check allocates (default: half the RAM, at most 8 GiB; see
-    chaos/checker/budget.py). ``init`` replaces the model's initial state: a value as JSON
-    gives it (``0`` for a register; ``{"x": 0, "y": 0}`` for a multi-register); for a
-    partitioned model a JSON object maps partition keys to initial values (keys it does not
-    name start from the model's own initial state).
+    ``time_limit`` (seconds; default 10 minutes, ``math.inf`` for none) covers the whole
+    check, clean-up included; ``memory_limit`` (bytes) bounds what the check allocates
+    (default: half the RAM, at most 8 GiB; see chaos/checker/budget.py). ``init`` replaces
+    the model's initial state: a value as JSON gives it (``0`` for a register;
+    ``{"x": 0, "y": 0}`` for a multi-register); for a partitioned model a JSON object maps
+    partition keys to initial values (keys it does not name start from the model's own).
 
     Raises :class:`chaos.models.UnknownModelError` for an unknown model,
     :class:`chaos.models.errors.UnsupportedOperation` for an operation the model does not
@@ -165,7 +165,8 @@ def _undecided(tasks: list[schedule.Task], budget: Budget, time_limit: float | N
     limits = {t.outcome.limit if t.outcome is not None else "time" for t in tasks}
     parts = []
     if "time" in limits or "stopped" in limits:
-        parts.append(f"time limit of {time_limit:g} s reached" if time_limit is not None else "time limit reached")
+        shown = time_limit if time_limit is not None else DEFAULT_TIME_LIMIT
+        parts.append(f"time limit of {shown:g} s reached")
     if "memory" in limits:
         parts.append(budget.describe_memory())
     if "steps" in limits:
