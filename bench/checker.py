@@ -1,22 +1,20 @@
-"""Benchmark of the linearizability checker: ``python bench/checker.py [--quick] [--seed N]``.
+"""Benchmark of the linearizability checker: ``python bench/checker.py [--quick] [--seed N] [--shape NAME]``.
 
-Histories come from a simulated linearizable store: concurrent clients each issue one call at
-a time, every call takes effect at a random instant inside its interval, info calls (timeouts)
-take effect or not and move their client to a new process id, cas expectations are guessed
-from recent values (so some cas fail). Invalid copies get one definite stale read: a read that
-returns the value of a write w1 although another write w2 started after w1 returned and
-returned before the read started.
+Histories come from the simulated stores of bench/checker_histories.py. Each shape runs in
+its own subprocess so that its peak RSS (``ru_maxrss``) is its own; ``history MB`` is the RSS
+once the history is built, before the first check, so ``peak - history`` is what checking
+took. Figures are wall time of ``check`` only (generation excluded): median / max / sum per
+shape. Small histories are each checked ``--repeat`` times (default 3) and their fastest run
+kept, so that a busy shared machine's scheduler does not show up as a slow history;
+``--repeat 1`` gives single runs. Large ones are checked once.
 
-Each shape runs in its own subprocess so that its peak RSS (ru_maxrss) is its own. Figures are
-wall time of ``check`` only (generation excluded): median / max / sum per shape. Each history
-is checked ``--repeat`` times (default 3) and its fastest run kept, so that a busy shared
-machine's scheduler does not show up as a slow history; ``--repeat 1`` gives single runs.
+``--as-limit-gb N`` caps each shape's address space (RLIMIT_AS), to measure a checker that
+would otherwise take the machine down.
 """
 
 from __future__ import annotations
 
 import argparse
-import heapq
 import json
 import random
 import resource
@@ -29,101 +27,36 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from checker_histories import corrupt, corrupt_small, intractable_block, jepsen_etcd, simulate, starved
 
 from chaos.checker import check
 from chaos.history import Operation
 
 
-def simulate(
-    rng: random.Random, n_ops: int, n_procs: int, info_rate: float, n_keys: int | None,
-    mix: tuple[float, float] = (0.5, 0.3),
-) -> list[Operation]:
-    """One history of a linearizable cas-register / kv store (keys k0..k{n-1}, or no key)."""
-    heap = [(rng.random(), slot) for slot in range(n_procs)]
-    heapq.heapify(heap)
-    proc_of = list(range(n_procs))
-    next_proc = n_procs
-    plans = []
-    for i in range(n_ops):
-        t, slot = heapq.heappop(heap)
-        call = t
-        ret = call + rng.expovariate(1.0)
-        point = rng.uniform(call, ret)
-        info = rng.random() < info_rate
-        happens = not info or rng.random() < 0.5
-        r = rng.random()
-        f = "read" if r < mix[0] else "write" if r < mix[0] + mix[1] else "cas"
-        key = None if n_keys is None else f"k{rng.randrange(n_keys)}"
-        plans.append([point, i, proc_of[slot], f, key, call, ret, info, happens])
-        if info:
-            proc_of[slot] = next_proc
-            next_proc += 1
-        heapq.heappush(heap, (ret + rng.expovariate(4.0), slot))
-    store: dict[Any, Any] = {}
-    recent: dict[Any, list[Any]] = {}
-    counter = 0
-    ops: list[Operation | None] = [None] * n_ops
-    for point, i, proc, f, key, call, ret, info, happens in sorted(plans):
-        del point
-        status = "info" if info else "ok"
-        value = output = None
-        cur = store.get(key)
-        if f == "read":
-            output = cur
-        elif f == "write":
-            counter += 1
-            value = output = counter
-            if happens:
-                store[key] = value
-                recent.setdefault(key, []).append(value)
-        else:
-            counter += 1
-            history = recent.get(key, [None])
-            expected = cur if rng.random() < 0.6 else rng.choice(history[-4:])
-            value = output = [expected, counter]
-            if expected == cur:
-                if happens:
-                    store[key] = counter
-                    recent.setdefault(key, []).append(counter)
-            elif not info:
-                status = "fail"
-        ops[i] = Operation(
-            id=i, process=proc, f=f, key=key, value=value,
-            output=None if info else output, status=status,  # type: ignore[arg-type]
-            call=int(call * 1_000_000), ret=None if info else int(ret * 1_000_000),
-        )
-    return [op for op in ops if op is not None]
-
-
-def corrupt(rng: random.Random, ops: list[Operation]) -> bool:
-    """Make one read definitely stale (see the module docstring); False if no read qualifies."""
-    writes: dict[Any, list[Operation]] = {}
-    for op in ops:
-        if op.status == "ok" and op.f in ("write", "cas"):
-            writes.setdefault(op.key, []).append(op)
-    reads = [op for op in ops if op.status == "ok" and op.f == "read"]
-    rng.shuffle(reads)
-    for read in reads:
-        before = [w for w in writes.get(read.key, []) if w.ret is not None and w.ret < read.call]
-        before.sort(key=lambda w: w.call)
-        for w2 in reversed(before):
-            older = [w1 for w1 in before if w1.ret is not None and w1.ret < w2.call]
-            if older:
-                w1 = rng.choice(older)
-                read.output = w1.value if w1.f == "write" else w1.value[1]
-                return True
-    return False
-
-
-def timed(ops: list[Operation], model: str, repeat: int) -> tuple[float, Any]:
-    """The fastest of ``repeat`` runs of ``check`` (filters scheduler noise on shared machines)."""
-    best = float("inf")
+def timed(ops: list[Operation], model: str, repeat: int, **limits: Any) -> tuple[float, float, Any]:
+    """The fastest of ``repeat`` runs of ``check`` (filters scheduler noise on shared machines):
+    wall time, and the process's CPU time (what a loaded machine distorts least)."""
+    best = cpu = float("inf")
     result = None
     for _ in range(repeat):
         start = time.perf_counter()
-        result = check(ops, model)
+        start_cpu = time.process_time()
+        result = check(ops, model, **limits)
+        cpu = min(cpu, time.process_time() - start_cpu)
         best = min(best, time.perf_counter() - start)
-    return best, result
+    return best, cpu, result
+
+
+def rss_mb() -> float:
+    """Resident set size now, from /proc (Linux), else the peak so far."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            pages = int(f.read().split()[1])
+        return pages * resource.getpagesize() / 2**20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 REGISTER_SHAPES = {"etcd-80": ((200, 50), 80, 0.20, 4), "register-2000": ((10, 3), 2000, 0.02, 2)}
@@ -131,68 +64,194 @@ REGISTER_SHAPES = {"etcd-80": ((200, 50), 80, 0.20, 4), "register-2000": ((10, 3
 many-th history is corrupted."""
 
 
-def run_shape(name: str, quick: bool, seed: int, repeat: int) -> dict[str, Any]:
-    rng = random.Random(f"{seed}-{name}")
-    times: list[float] = []
-    verdicts: Counter[str] = Counter()
-    extra: dict[str, Any] = {}
-    n_ops_total = 0
+def _histories(name: str, quick: bool, rng: random.Random) -> tuple[list[list[Operation]], str, dict[str, Any]]:
+    """The histories of a shape, its model and the check's limits."""
+    if name == "jepsen-etcd":
+        out = []
+        for i in range(30 if quick else 100):
+            ops = jepsen_etcd(rng)
+            if i % 4 == 3:
+                corrupt_small(rng, ops)
+            out.append(ops)
+        return out, "cas-register", {}
     if name in REGISTER_SHAPES:
         (full, short), n_ops, info_rate, corrupt_every = REGISTER_SHAPES[name]
+        out = []
         for i in range(short if quick else full):
             ops = simulate(rng, n_ops, 20, info_rate, None)
             if i % corrupt_every == corrupt_every - 1:
                 corrupt(rng, ops)
-            elapsed, result = timed(ops, "cas-register", repeat)
-            times.append(elapsed)
-            verdicts[result.verdict] += 1
-            n_ops_total += len(ops)
-    elif name == "kv-100k":
+            out.append(ops)
+        return out, "cas-register", {}
+    if name == "kv-100k":
         n_ops, n_keys = (20_000, 200) if quick else (100_000, 1000)
-        ops = simulate(rng, n_ops, 100, 0.05, n_keys)
-        elapsed, result = timed(ops, "kv", 1)
-        times.append(elapsed)
-        verdicts[result.verdict] += 1
-        n_ops_total = len(ops)
-        extra["partitions"] = result.partitions
-    elif name in ("kv-2000-invalid", "register-2000-invalid"):
-        count = 3 if quick else 10
-        sizes = []
-        for _ in range(count):
-            keys = 10 if name == "kv-2000-invalid" else None
+        return [simulate(rng, n_ops, 100, 0.05, n_keys)], "kv", {}
+    if name in ("kv-2000-invalid", "register-2000-invalid"):
+        keys = 10 if name == "kv-2000-invalid" else None
+        out = []
+        for _ in range(3 if quick else 10):
             ops = simulate(rng, 2000, 50, 0.05, keys)
             corrupt(rng, ops)
-            elapsed, result = timed(ops, "kv" if keys else "cas-register", repeat)
-            times.append(elapsed)
-            verdicts[result.verdict] += 1
-            n_ops_total += len(ops)
-            if result.counterexample is not None:
-                sizes.append(len(json.dumps(result.counterexample.to_dict())))
-                extra["example"] = result.describe()
-        extra["counterexample_json_bytes_max"] = max(sizes) if sizes else None
-    else:
-        raise SystemExit(f"unknown shape {name}")
+            out.append(ops)
+        return out, "kv" if keys else "cas-register", {}
+    if name == "kv-2000-starved":
+        return [starved(rng, invalid=True) for _ in range(2 if quick else 5)], "kv", {"time_limit": 30.0}
+    if name == "kv-2000-all-hard":
+        return [starved(rng, invalid=False)], "kv", {"time_limit": 5.0 if quick else 10.0}
+    if name == "memory-limit":
+        return [intractable_block("a", 26, 0.0, 0, 0)], "kv", {"time_limit": 300.0, "memory_limit": 64 << 20}
+    if name == "register-150k":
+        n = 30_000 if quick else 150_000
+        return [simulate(rng, n, 20, 0.02, None)], "cas-register", {}
+    if name == "kv-1m":
+        n, keys = (200_000, 200) if quick else (1_000_000, 1000)
+        return [simulate(rng, n, 100, 0.05, keys)], "kv", {}
+    raise SystemExit(f"unknown shape {name}")
+
+
+def edn_reading(quick: bool, seed: int, repeat: int) -> dict[str, Any]:
+    """Time to read (and pair) a Jepsen EDN history of 100,000 events with load_history."""
+    import tempfile
+
+    from chaos.checker import load_history
+
+    rng = random.Random(f"{seed}-edn-100k")
+    n = 20_000 if quick else 100_000
+    lines = []
+    for i in range(n // 2):
+        p = i % 5
+        f = rng.choice(["read", "write", "cas"])
+        value = (
+            "nil"
+            if f == "read"
+            else str(rng.randrange(5))
+            if f == "write"
+            else f"[{rng.randrange(5)} {rng.randrange(5)}]"
+        )
+        done = str(rng.randrange(5)) if f == "read" else value
+        lines.append(f"{{:process {p}, :type :invoke, :f :{f}, :value {value}, :time {2 * i}}}")
+        lines.append(f"{{:process {p}, :type :ok, :f :{f}, :value {done}, :time {2 * i + 1}}}")
+    with tempfile.NamedTemporaryFile("w", suffix=".edn", delete=False) as out:
+        out.write("\n".join(lines) + "\n")
+    times = []
+    cpus = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        start_cpu = time.process_time()
+        events, _ops = load_history(out.name, "edn")
+        cpus.append(time.process_time() - start_cpu)
+        times.append(time.perf_counter() - start)
+    Path(out.name).unlink()
     return {
-        "shape": name,
-        "histories": len(times),
-        "ops": n_ops_total,
-        "median_ms": statistics.median(times) * 1000,
+        "shape": "edn-100k",
+        "histories": 1,
+        "ops": len(events),
+        "median_ms": min(times) * 1000,
         "max_ms": max(times) * 1000,
         "sum_ms": sum(times) * 1000,
+        "cpu_median_ms": min(cpus) * 1000,
+        "cpu_max_ms": max(cpus) * 1000,
+        "cpu_sum_ms": sum(cpus) * 1000,
+        "verdicts": {},
+        "history_mb": 0.0,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def run_shape(name: str, quick: bool, seed: int, repeat: int) -> dict[str, Any]:
+    if name == "edn-100k":
+        return edn_reading(quick, seed, repeat)
+    rng = random.Random(f"{seed}-{name}")
+    histories, model, limits = _histories(name, quick, rng)
+    history_mb = rss_mb()
+    big = sum(len(h) for h in histories) > 50_000 or "time_limit" in limits
+    times: list[float] = []
+    cpus: list[float] = []
+    verdicts: Counter[str] = Counter()
+    extra: dict[str, Any] = {}
+    sizes = []
+    for ops in histories:
+        try:
+            elapsed, cpu, result = timed(ops, model, 1 if big else repeat, **limits)
+        except MemoryError:
+            verdicts["MemoryError"] += 1
+            continue
+        times.append(elapsed)
+        cpus.append(cpu)
+        verdicts[result.verdict] += 1
+        if result.verdict != "valid":
+            extra["reason"] = result.reason
+        if result.counterexample is not None:
+            sizes.append(len(json.dumps(result.counterexample.to_dict())))
+            extra["example"] = result.describe()
+        extra["partitions"] = result.partitions
+    if sizes:
+        extra["counterexample_json_bytes_max"] = max(sizes)
+    if "time_limit" in limits:
+        extra["time_limit"] = limits["time_limit"]
+    if "memory_limit" in limits:
+        extra["memory_limit_mb"] = limits["memory_limit"] / 2**20
+    return {
+        "shape": name,
+        "histories": len(histories),
+        "ops": sum(len(h) for h in histories),
+        "median_ms": statistics.median(times) * 1000 if times else None,
+        "max_ms": max(times) * 1000 if times else None,
+        "sum_ms": sum(times) * 1000,
+        "cpu_median_ms": statistics.median(cpus) * 1000 if cpus else None,
+        "cpu_max_ms": max(cpus) * 1000 if cpus else None,
+        "cpu_sum_ms": sum(cpus) * 1000,
         "verdicts": dict(verdicts),
+        "history_mb": history_mb,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         **extra,
     }
 
 
 SHAPES = [
+    (
+        "jepsen-etcd",
+        "Jepsen's etcd shape: cas-register, 73-90 ops, 5 clients, values 0-4, 10-25% timeouts left "
+        "indeterminate, failed cas as fail; 100 histories, 1 in 4 with a read changed",
+        "max <= 5 ms, sum <= 40 ms, median <= 0.25 ms",
+    ),
     ("etcd-80", "cas-register, 80 ops, 20 processes, 20% info; 1 in 4 corrupted", "median <= 0.5 ms, max <= 5 ms"),
     ("register-2000", "cas-register, 2,000 ops, 20 processes, 2% info; 1 in 2 corrupted", "<= 500 ms each"),
     ("kv-100k", "kv, 100,000 ops over 1,000 keys, 100 processes, 5% info", "<= 10 s, <= 1 GB"),
-    ("kv-2000-invalid", "kv, 2,000 ops over 10 keys, 50 processes, 5% info, one stale read",
-     "<= 1 s and <= 500 MB, counterexample"),
-    ("register-2000-invalid", "cas-register, 2,000 ops on ONE key, 50 processes, 5% info, one stale read",
-     "<= 1 s and <= 500 MB, counterexample"),
+    (
+        "kv-2000-invalid",
+        "kv, 2,000 ops over 10 keys, 50 processes, 5% info, one stale read",
+        "<= 1 s and <= 500 MB, counterexample",
+    ),
+    (
+        "register-2000-invalid",
+        "cas-register, 2,000 ops on ONE key, 50 processes, 5% info, one stale read",
+        "<= 1 s and <= 500 MB, counterexample",
+    ),
+    (
+        "kv-2000-starved",
+        "kv, 2,000 ops over 10 keys, 50 clients; the first two keys' partitions intractable, "
+        "the last key plainly invalid; time_limit 30 s",
+        "invalid in < 100 ms",
+    ),
+    (
+        "kv-2000-all-hard",
+        "as kv-2000-starved without the invalid key; time_limit 10 s",
+        "unknown naming k0 and k1, within 10% (or 0.5 s) of the limit",
+    ),
+    (
+        "memory-limit",
+        "one intractable partition (a burst of 26 writes), memory_limit 64 MiB, time_limit 300 s",
+        "unknown naming the memory limit, peak - history <= 64 MiB",
+    ),
+    ("register-150k", "cas-register, 150,000 ops on ONE key, 20 processes, 2% info", "<= 10 s and <= 1 GB"),
+    ("kv-1m", "kv, 1,000,000 ops over 1,000 keys, 100 processes, 5% info", "<= 60 s and <= 2 GB"),
+    (
+        "edn-100k",
+        "reading a Jepsen EDN history of 100,000 events (load_history: parse, check, pair); "
+        "the fastest of --repeat reads as 'median'",
+        "<= 2 s",
+    ),
 ]
 
 
@@ -200,29 +259,56 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer and smaller histories")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="time each history this many times and keep the fastest (default 3)")
-    parser.add_argument("--shape", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="time each small history this many times and keep the fastest (default 3)"
+    )
+    parser.add_argument("--shape", action="append", help="run only these shapes (repeatable)")
+    parser.add_argument("--as-limit-gb", type=float, help="cap each shape's address space (RLIMIT_AS)")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.shape:
-        print(json.dumps(run_shape(args.shape, args.quick, args.seed, args.repeat)))
+    if args.one:
+        if args.as_limit_gb:
+            cap = int(args.as_limit_gb * 2**30)
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+        print(json.dumps(run_shape(args.one, args.quick, args.seed, args.repeat)))
         return
-    print(f"checker bench (seed {args.seed}{', quick' if args.quick else ''}; each history timed "
-          f"{args.repeat}x, fastest kept; the 100k-op history once)")
+    print(
+        f"checker bench (seed {args.seed}{', quick' if args.quick else ''}; small histories timed "
+        f"{args.repeat}x, fastest kept; large ones and those with a time limit once)"
+    )
     example = None
     for name, what, target in SHAPES:
-        cmd = [sys.executable, __file__, "--shape", name, "--seed", str(args.seed),
-               "--repeat", str(args.repeat)]
+        if args.shape and name not in args.shape:
+            continue
+        cmd = [sys.executable, __file__, "--one", name, "--seed", str(args.seed), "--repeat", str(args.repeat)]
         if args.quick:
             cmd.append("--quick")
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-        r = json.loads(out.strip().splitlines()[-1])
-        print(f"\n{name}: {what}  (target {target})")
-        print(f"  {r['histories']} histories, {r['ops']} ops: median {r['median_ms']:.2f} ms, "
-              f"max {r['max_ms']:.2f} ms, sum {r['sum_ms']:.1f} ms")
-        print(f"  verdicts {r['verdicts']}, peak RSS of the process {r['peak_rss_mb']:.0f} MB")
-        if r.get("partitions"):
-            print(f"  partitions {r['partitions']}")
+        if args.as_limit_gb:
+            cmd += ["--as-limit-gb", str(args.as_limit_gb)]
+        print(f"\n{name}: {what}  (target {target})", flush=True)
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            print(f"  FAILED (exit {done.returncode}): {done.stderr.strip().splitlines()[-1:]}")
+            continue
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+        if r["median_ms"] is not None:
+            print(
+                f"  {r['histories']} histories, {r['ops']} ops: median {r['median_ms']:.2f} ms, "
+                f"max {r['max_ms']:.2f} ms, sum {r['sum_ms']:.1f} ms"
+            )
+        if r.get("cpu_median_ms") is not None:
+            print(
+                f"  CPU time: median {r['cpu_median_ms']:.2f} ms, max {r['cpu_max_ms']:.2f} ms, "
+                f"sum {r['cpu_sum_ms']:.1f} ms"
+            )
+        print(
+            f"  verdicts {r['verdicts']}; RSS with the history built {r['history_mb']:.0f} MB, "
+            f"peak {r['peak_rss_mb']:.0f} MB"
+        )
+        if r.get("time_limit") is not None:
+            print(f"  time_limit {r['time_limit']:.0f} s: the answer came after {r['max_ms'] / 1000:.2f} s")
+        if r.get("verdicts", {}).get("valid") != r["histories"] and r.get("reason"):
+            print(f"  reason: {r['reason']}")
         if r.get("counterexample_json_bytes_max") is not None:
             print(f"  counterexample as JSON: at most {r['counterexample_json_bytes_max']} bytes")
             example = r.get("example")

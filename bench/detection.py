@@ -94,8 +94,10 @@ def main() -> None:
                     f" {min(operations, default=0):>8} {statistics.median(runs):>6.2f}"
                 )
             else:
-                print(f"{name:<22} {found:>3}/{args.seeds:<3} violations in correct design (must be 0);"
-                      f" median run {statistics.median(runs):.2f}s")
+                print(
+                    f"{name:<22} {found:>3}/{args.seeds:<3} violations in correct design (must be 0);"
+                    f" median run {statistics.median(runs):.2f}s"
+                )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,10 @@ def main() -> None:
     if args.designs:
         wanted = set(args.designs.split(","))
         paths = [p for p in paths if p.stem in wanted]
-    print(f"{'design':<26} {'strategy':<11} {'result':<10} {'executions':>10} {'exec/s':>8} {'states':>9}"
-          f" {'states/s':>9} {'seconds':>8} {'ops':>4} {'shrunk':>6}")
+    print(
+        f"{'design':<26} {'strategy':<11} {'result':<10} {'executions':>10} {'exec/s':>8} {'states':>9}"
+        f" {'states/s':>9} {'seconds':>8} {'ops':>4} {'shrunk':>6}"
+    )
     for path in paths:
         experiment = load(path).experiment
         for strategy in args.strategies.split(","):

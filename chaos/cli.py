@@ -272,23 +272,70 @@ def report(run_dir: Path, out: Path | None) -> int:
 
 @main.command(name="check")
 @click.argument("history", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--model", required=True, help="Model name, e.g. cas-register, kv, register, profile.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "edn"]), default="jsonl", show_default=True)
-@click.option("--time-limit", type=_Seconds(), help="Seconds before the verdict is unknown.")
+@click.option("--model", help="Model name (cas-register, kv, register, profile...) or a user's model as module:attr.")
+@click.option("--checker", "checker", type=click.Choice(["linearizability", "elle", "bank"]),
+              default="linearizability", show_default=True,
+              help="What to check: linearizability against --model, Elle's transactional anomalies, or Jepsen's bank.")
+@click.option("--consistency", default="serializable", show_default=True,
+              help="--checker elle: serializable, snapshot-isolation, repeatable-read, read-committed...")
+@click.option("--total", type=int, help="--checker bank: what every read sums to (default: the first read's sum).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "edn", "jepsen-log"]), default=None,
+              help="History format; by default detected from the file name, then its first bytes.")
+@click.option("--init", "init_json", metavar="JSON",
+              help='Initial state as JSON: 0 for a cas-register, {"x": 0, "y": 0} for a multi-register; '
+                   "for a keyed model an object maps keys to initial values.")
+@click.option("--independent", is_flag=True,
+              help="Jepsen independent histories: split every [key value] value into a key and a value.")
+@click.option("--time-limit", type=_Seconds(), help="Seconds before the verdict is unknown (default 600).")
+@click.option("--memory-limit", metavar="SIZE",
+              help="Memory the check may use, e.g. 2GiB (default: half the RAM, at most 8 GiB).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write an HTML report of the history and the verdict to this file.")
-def check_command(history: Path, model: str, fmt: str, time_limit: float | None, report_path: Path | None) -> int:
-    """Re-check a stored history (ours, or a Jepsen EDN history)."""
-    from .checker import check, load_history
-    from .models import get_model
+def check_command(
+    history: Path, model: str | None, checker: str, consistency: str, total: int | None, fmt: str | None,
+    init_json: str | None, independent: bool, time_limit: float | None, memory_limit: str | None,
+    report_path: Path | None,
+) -> int:
+    """Re-check a stored history (ours, or a Jepsen/Knossos/Porcupine history)."""
+    import json
+
+    from adapters.units import parse_size
+
+    from .checker import load_history
     from .summary import print_checks
 
-    chosen = get_model(model)
     try:
-        events, operations = load_history(history, fmt)
+        limit = parse_size(memory_limit) if memory_limit is not None else None
+    except ValueError as exc:
+        raise BadInput(f"--memory-limit {memory_limit!r}: {exc}") from None
+    init: dict[str, Any] = {}
+    if init_json is not None:
+        try:
+            init["init"] = json.loads(init_json)
+        except ValueError as exc:
+            example = "--init 0 or --init '{\"x\": 0}'"
+            raise BadInput(f"--init {init_json!r} is not JSON ({exc}); e.g. {example}") from None
+    try:
+        events, operations = load_history(history, fmt, independent=independent)
     except OSError as exc:
         raise BadInput(f"{history}: {exc.strerror or exc}") from None
-    result = check(operations, chosen, time_limit=time_limit)
+    result: Any
+    if checker == "linearizability":
+        from .checker import check
+        from .models import get_model
+
+        if model is None:
+            raise BadInput("--model is needed to check linearizability (e.g. --model cas-register)")
+        result = check(operations, get_model(model), time_limit=time_limit, memory_limit=limit, **init)
+    elif checker == "elle":
+        from .elle import check as check_transactions
+        from .elle.consistency import level
+
+        result = check_transactions(operations, level(consistency), time_limit=time_limit)
+    else:
+        from .elle import check_bank
+
+        result = check_bank(operations, total)
     console = _console()
     print_checks(console, [result])
     if report_path is not None:
@@ -297,4 +344,4 @@ def check_command(history: Path, model: str, fmt: str, time_limit: float | None,
         meta = ReportMeta(title=history.name, source=str(history))
         console.print(f"report: {write_report(report_path, events, [result.to_dict()], meta, operations=operations)}",
                       markup=False)
-    return {"valid": ExitCode.MATCHED, "invalid": ExitCode.MISMATCH}.get(result.verdict, ExitCode.UNKNOWN)
+    return verdict_exit_code(result.verdict)

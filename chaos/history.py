@@ -204,59 +204,191 @@ class HistoryWriter:
                 self._file.close()
 
 
+MAX_DEPTH = 64
+"""How deeply a value or key may nest lists and objects: deeper is bad input, not a crash of
+whatever walks it later (a recursion limit)."""
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def read_events(path: Path | str) -> list[dict[str, Any]]:
-    """Read a JSONL history. A torn last line (the process died mid-write) is dropped;
-    any other unreadable line is an error naming its line number."""
+    """Read a JSONL history, every event checked field by field.
+
+    A torn last line (the process died mid-write: the start of a JSON object, no newline) is
+    dropped; any other unreadable line, or a field of the wrong type, is a
+    :class:`HistoryError` naming the file, the line and the field.
+    """
+    return read_events_located(path)[0]
+
+
+def read_events_located(path: Path | str) -> tuple[list[dict[str, Any]], list[int]]:
+    """:func:`read_events`, and the line number of each event (for error messages)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise HistoryError(f"{path}: cannot read: {exc.strerror or exc}") from None
     events: list[dict[str, Any]] = []
-    data = Path(path).read_bytes()
-    lines = data.split(b"\n")
-    for number, line in enumerate(lines, 1):
+    lines: list[int] = []
+    chunks = data.split(b"\n")
+    last = len(chunks)
+    for number, line in enumerate(chunks, 1):
         if not line.strip():
             continue
         try:
             event = loads(line)
+        except RecursionError:
+            raise HistoryError(f"{path}:{number}: nested deeper than JSON can be read here") from None
         except DecodeError as exc:
-            if number == len(lines):  # last line without its newline: torn write
+            if number == last and _torn(line):  # last line without its newline: a torn write
                 break
-            raise HistoryError(f"{path}:{number}: not a JSON object: {exc}") from None
-        if not isinstance(event, dict):
-            raise HistoryError(f"{path}:{number}: expected a JSON object, got {type(event).__name__}")
-        for name in ("process", "type"):
-            if name not in event:
-                raise HistoryError(f"{path}:{number}: event has no {name!r}")
-        if event["type"] not in COMPLETIONS and event["type"] != "invoke":
-            raise HistoryError(f"{path}:{number}: unknown type {event['type']!r}")
-        event.setdefault("index", len(events))
-        event.setdefault("time", event["index"])
+            raise HistoryError(f"{path}:{number}: not a JSON object: {_decode_reason(line, exc)}") from None
+        if type(event) is not dict:
+            raise HistoryError(f"{path}:{number}: expected a JSON object, got {_kind(event)}")
+        problem = check_event(event, len(events))
+        if problem is not None:
+            raise HistoryError(f"{path}:{number}: {problem}")
         events.append(event)
-    return events
+        lines.append(number)
+    return events, lines
 
 
-def pair(events: Iterable[dict[str, Any]]) -> list[Operation]:
+def _torn(line: bytes) -> bool:
+    """A line that is the start of a JSON object cut short, not garbage."""
+    if not line.lstrip().startswith(b"{"):
+        return False
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decode_reason(line: bytes, exc: Exception) -> str:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return f"not UTF-8 text (byte {bad.start + 1}); is this a history file?"
+    return str(exc)
+
+
+def _kind(value: Any) -> str:
+    """The JSON name of a value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def check_event(event: dict[str, Any], position: int) -> str | None:
+    """Check one decoded event field by field, filling in ``index`` and ``time`` when absent
+    (the position in the file). Returns what is wrong, naming the field, or None."""
+    kind = event.get("type")
+    if kind is None:
+        if "type" not in event:
+            return "event has no 'type'"
+        return "field 'type': expected invoke, ok, fail or info, got null"
+    if kind not in COMPLETIONS and kind != "invoke":
+        shown = repr(kind) if isinstance(kind, str) else _kind(kind)
+        return f"field 'type': expected invoke, ok, fail or info, got {shown}"
+    if "process" not in event:
+        return "event has no 'process'"
+    process = event["process"]
+    kp = type(process)
+    if kp is not int and kp is not str:
+        return f"field 'process': expected an integer or a string, got {_kind(process)}"
+    f = event.get("f")
+    if f is not None and type(f) is not str:
+        return f"field 'f': expected a string, got {_kind(f)}"
+    key = event.get("key")
+    if (
+        key is not None
+        and type(key) is not str
+        and type(key) is not int
+        and (isinstance(key, dict) or not _plain_key(key))
+    ):
+        return f"field 'key': expected a string, a number or an array of them, got {_kind(key)}"
+    value = event.get("value")
+    if value is not None and not isinstance(value, _SCALARS) and _too_deep(value):
+        return f"field 'value': nested deeper than {MAX_DEPTH} levels"
+    index = event.get("index")
+    if index is None:
+        if "index" in event:
+            return "field 'index': expected an integer, got null"
+        event["index"] = position
+    elif type(index) is not int:
+        return f"field 'index': expected an integer, got {_kind(index)}"
+    if "time" in event:
+        t = event["time"]
+        kt = type(t)
+        if kt is not int and (kt is not float or t != t or t in (float("inf"), float("-inf"))):
+            return f"field 'time': expected a number (nanoseconds), got {_kind(t)}"
+    else:
+        event["time"] = event["index"]
+    error = event.get("error")
+    if error is not None and type(error) is not str:
+        event["error"] = as_text(error)
+    return None
+
+
+def _plain_key(key: Any) -> bool:
+    """A key may be a scalar or an array of scalars and arrays (it is frozen into a tuple)."""
+    if isinstance(key, _SCALARS):
+        return True
+    if isinstance(key, list):
+        return not _too_deep(key) and all(_plain_key(k) for k in key)
+    return False
+
+
+def _too_deep(value: Any) -> bool:
+    """True when ``value`` nests lists and objects more than :data:`MAX_DEPTH` deep (iterative)."""
+    work = [(value, 1)]
+    while work:
+        item, depth = work.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(item, list):
+            work.extend((v, depth + 1) for v in item if not isinstance(v, _SCALARS))
+        elif isinstance(item, dict):
+            work.extend((v, depth + 1) for v in item.values() if not isinstance(v, _SCALARS))
+    return False
+
+
+def pair(events: Iterable[dict[str, Any]], where: Callable[[int], str] | None = None) -> list[Operation]:
     """Pair each client invoke with the next completion of the same process.
 
     Nemesis events are skipped (they are not client operations). An invoke without a
     completion (the run was interrupted) becomes an ``info`` operation with no return time.
     A completion without an invoke, or a second invoke while one is open, is an error:
-    Jepsen's rule that a process has at most one call outstanding.
+    Jepsen's rule that a process has at most one call outstanding. ``where(i)`` names the
+    place of the ``i``-th event in its file (``path:line``) for those errors; without it the
+    event's index is named.
     """
     open_ops: dict[Any, Operation] = {}
     ops: list[Operation] = []
-    for event in events:
+    for position, event in enumerate(events):
         process = event["process"]
         if process == NEMESIS:
             continue
         kind = event["type"]
         if kind == "invoke":
             if process in open_ops:
+                place = where(position) if where is not None else f"event {event['index']}"
                 raise HistoryError(
-                    f"event {event['index']}: process {process} invoked while operation "
-                    f"{open_ops[process].id} is still open"
+                    f"{place}: process {process} invoked while its operation {open_ops[process].id} "
+                    f"(event {open_ops[process].invoke_index}) is still open; a process has one call at a time"
                 )
             op = Operation(
                 id=len(ops),
                 process=process,
-                f=event.get("f", ""),
+                f=event.get("f") or "",
                 key=event.get("key"),
                 value=event.get("value"),
                 output=None,
@@ -270,20 +402,26 @@ def pair(events: Iterable[dict[str, Any]]) -> list[Operation]:
         else:
             op = open_ops.pop(process, None)
             if op is None:
-                raise HistoryError(f"event {event['index']}: {kind} for process {process} with no open invoke")
+                place = where(position) if where is not None else f"event {event['index']}"
+                raise HistoryError(f"{place}: {kind} for process {process} with no open invoke")
             op.status = kind
             op.complete_index = event["index"]
             op.error = event.get("error")
             if kind == "info":
                 continue  # unknown outcome: it may take effect at any time after its invoke
-            op.ret = event["time"]
+            ret = event["time"]
+            if ret < op.call:
+                place = where(position) if where is not None else f"event {event['index']}"
+                raise HistoryError(f"{place}: field 'time': {kind} at {ret} is before its invoke at {op.call}")
+            op.ret = ret
             op.output = event.get("value")
     return ops
 
 
 def load_operations(path: Path | str) -> list[Operation]:
-    """Read and pair a JSONL history file."""
-    return pair(read_events(path))
+    """Read and pair a JSONL history file (errors name the file and line)."""
+    events, lines = read_events_located(path)
+    return pair(events, lambda i: f"{path}:{lines[i]}")
 
 
 def nemesis_events(events: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:

@@ -9,6 +9,7 @@ then sometimes corrupted (an output changed, an applied op marked failed).
 
 from __future__ import annotations
 
+import os
 import random
 from typing import Any
 
@@ -25,15 +26,28 @@ except ImportError:  # pragma: no cover
     from test_checker_reference import SPECS, linearizable, replay, replay_result  # type: ignore[no-redef]
 
 KEYED = {"register", "cas-register", "kv", "set", "queue", "mutex", "profile"}
-EXAMPLES = 450
+EXAMPLES = int(os.environ.get("CHAOS_FUZZ_EXAMPLES", "450"))
+"""Examples per model; raise it for a long local run (e.g. CHAOS_FUZZ_EXAMPLES=20000)."""
 
 
 def _draw_op(model: str, rnd: random.Random) -> tuple[str, Any]:
     v = rnd.randint(0, 3)
     if model == "register":
         return rnd.choice([("read", None), ("write", v)])
-    if model in ("cas-register", "kv"):
+    if model == "cas-register":
         return rnd.choice([("read", None), ("write", v), ("cas", [rnd.choice([None, 0, 1, 2, 3]), v])])
+    if model == "kv":
+        s = rnd.choice(["a", "b", ""])
+        return rnd.choice(
+            [
+                ("get", None),
+                ("read", None),
+                ("put", s),
+                ("append", s),
+                ("append", rnd.choice("ab")),
+                ("cas", [rnd.choice([None, "", "a", "b", "ab"]), s]),
+            ]
+        )
     if model == "profile":
         return rnd.choice([("read", None), ("write", [rnd.randint(0, 2), rnd.randint(0, 2)])])
     if model == "set":
@@ -54,7 +68,21 @@ def _draw_op(model: str, rnd: random.Random) -> tuple[str, Any]:
 def _execute(model: str, state: dict, op: Operation) -> tuple[bool, Any]:
     """Run op sequentially: (took effect, output)."""
     key = op.key
-    if model in ("register", "cas-register", "kv", "profile"):
+    if model == "kv":
+        cur = state.get(key)
+        if op.f in ("read", "get"):
+            return True, cur if cur is not None else rnd_empty(op)
+        if op.f in ("write", "put"):
+            state[key] = op.value or None
+            return True, op.value
+        if op.f == "append":
+            state[key] = ((cur or "") + op.value) or None
+            return True, op.value
+        if (cur or "") == (op.value[0] or ""):
+            state[key] = op.value[1] or None
+            return True, op.value
+        return False, None
+    if model in ("register", "cas-register", "profile"):
         cur = state.get(key)
         if op.f == "read":
             return True, list(cur) if isinstance(cur, tuple) else cur
@@ -97,6 +125,11 @@ def _execute(model: str, state: dict, op: Operation) -> tuple[bool, Any]:
     raise AssertionError(model)
 
 
+def rnd_empty(op: Operation) -> Any:
+    """A missing key reads as None (our runner) or "" (Porcupine): both, by the op's id."""
+    return None if op.id % 2 else ""
+
+
 def make_history(model: str, rnd: random.Random) -> list[Operation]:
     n = rnd.randint(1, 11)
     keys = [None, "a", "b"] if model in KEYED and rnd.random() < 0.4 else [None]
@@ -107,8 +140,9 @@ def make_history(model: str, rnd: random.Random) -> list[Operation]:
         call = rnd.randint(0, 10)
         ret = call + rnd.randint(0, 4)
         status = rnd.choice(["ok", "ok", "ok", "info", "info", "fail"])
-        op = Operation(id=i, process=i, f=f, key=rnd.choice(keys), value=value, output=None,
-                       status=status, call=call, ret=ret)
+        op = Operation(
+            id=i, process=i, f=f, key=rnd.choice(keys), value=value, output=None, status=status, call=call, ret=ret
+        )
         happens = status == "ok" or (status == "info" and rnd.random() < 0.6)
         point = rnd.uniform(call, ret if status == "ok" else call + 6)
         plans.append((point, happens, op))
@@ -133,8 +167,11 @@ def make_history(model: str, rnd: random.Random) -> list[Operation]:
         victim = rnd.choice(oks)
         if model == "set" and victim.f == "read":
             victim.output = sorted(rnd.sample(range(4), rnd.randint(0, 3)))
-        elif victim.f in ("read", "dequeue"):
-            victim.output = rnd.choice([None, 0, 1, 2, 3]) if model != "profile" else [0, rnd.randint(0, 2)]
+        elif victim.f in ("read", "dequeue", "get"):
+            if model == "kv":
+                victim.output = rnd.choice([None, "", "a", "b", "ab", "ba"])
+            else:
+                victim.output = rnd.choice([None, 0, 1, 2, 3]) if model != "profile" else [0, rnd.randint(0, 2)]
         elif victim.f == "txn":
             victim.output = [[f, k, rnd.randint(0, 3) if f == "r" else v] for f, k, v in victim.output]
         else:
@@ -150,8 +187,7 @@ def make_history(model: str, rnd: random.Random) -> list[Operation]:
 
 
 @pytest.mark.parametrize("model", sorted(SPECS))
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(rnd=st.randoms(use_true_random=False))
 def test_checker_agrees_with_brute_force(model: str, rnd: random.Random) -> None:
     ops = make_history(model, rnd)
@@ -160,7 +196,9 @@ def test_checker_agrees_with_brute_force(model: str, rnd: random.Random) -> None
     result = check(ops, model)
     assert result.verdict == ("valid" if expected else "invalid"), (
         f"checker says {result.verdict}, reference says {expected}\n"
-        + "\n".join(repr(op) for op in ops) + "\n" + result.describe()
+        + "\n".join(repr(op) for op in ops)
+        + "\n"
+        + result.describe()
     )
     if expected:
         replay_result(ops, result.linearization, spec)
@@ -178,3 +216,73 @@ def test_fuzz_generates_both_verdicts() -> None:
         rnd = random.Random(model)
         verdicts = {linearizable(make_history(model, rnd), SPECS[model]) for _ in range(60)}
         assert verdicts == {True, False}, model
+
+
+def jepsen_history(rnd: random.Random) -> list[Operation]:
+    """Jepsen's etcd shape in small: a few clients on one register of values 0-3, requests that
+    time out stay indeterminate to the end (each overlapping every later operation), failed cas
+    recorded as fail; executed at random linearization points, sometimes corrupted."""
+    n = rnd.randint(6, 14)
+    clients = rnd.randint(2, 5)
+    free = [rnd.random() for _ in range(clients)]
+    ops: list[Operation] = []
+    plans = []
+    for i in range(n):
+        c = min(range(clients), key=free.__getitem__)
+        call = free[c]
+        f, value = _draw_op("cas-register", rnd)
+        timed_out = rnd.random() < 0.3
+        op = Operation(
+            id=i,
+            process=f"{c}-{i}" if timed_out else c,
+            f=f,
+            key=None,
+            value=value,
+            output=None,
+            status="info" if timed_out else "ok",
+            call=int(call * 100),
+            ret=None,
+        )
+        if timed_out:
+            point = call + rnd.uniform(0, 6) if rnd.random() < 0.6 else None
+            free[c] = call + 3 + rnd.random()
+        else:
+            ret = call + rnd.uniform(0, 2)
+            op.ret = int(ret * 100)
+            point = rnd.uniform(call, ret)
+            free[c] = ret + rnd.uniform(0, 0.5)
+        plans.append((point, op))
+        ops.append(op)
+    state: dict = {}
+    for _point, op in sorted((p for p in plans if p[0] is not None), key=lambda p: p[0]):
+        applied, output = _execute("cas-register", state, op)
+        if op.status == "ok":
+            if applied:
+                op.output = output
+            else:
+                op.status = "fail"
+    for op in ops:
+        if op.status == "info":
+            op.output = None
+    oks = [op for op in ops if op.status == "ok" and op.f == "read"]
+    if oks and rnd.random() < 0.4:
+        rnd.choice(oks).output = rnd.choice([None, 0, 1, 2, 3])
+    return ops
+
+
+@settings(max_examples=EXAMPLES * 2, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(rnd=st.randoms(use_true_random=False))
+def test_checker_agrees_on_jepsen_shaped_histories(rnd: random.Random) -> None:
+    """Many long-lived indeterminate writes and cas over a small value domain: where the
+    chain rules, the symmetry rule and info-last ordering do their work."""
+    ops = jepsen_history(rnd)
+    spec = SPECS["cas-register"]
+    init_value = rnd.choice([None, None, 0])
+    init = () if init_value is None else ((None, init_value),)
+    expected = linearizable(ops, spec, init)
+    result = check(ops, "cas-register", init=init_value) if init_value is not None else check(ops, "cas-register")
+    assert result.verdict == ("valid" if expected else "invalid"), (
+        "\n".join(repr(op) for op in ops) + "\n" + result.describe()
+    )
+    if expected:
+        replay_result(ops, result.linearization, spec, init)

@@ -49,6 +49,30 @@ def register_spec(state: tuple, op: Operation) -> list[tuple]:
     raise AssertionError(op.f)
 
 
+def _kv_value(v: Any) -> Any:
+    """Porcupine's kv: the empty string is a missing key."""
+    v = h(v)
+    return None if v == "" else v
+
+
+def kv_spec(state: tuple, op: Operation) -> list[tuple]:
+    cur = _get(state, op.key)
+    if op.f in ("read", "get"):
+        if op.status != "ok":
+            return [state]
+        return [state] if _kv_value(op.output) == cur else []
+    if op.f in ("write", "put"):
+        return [_put(state, op.key, _kv_value(op.value))]
+    if op.f == "cas":
+        expected, new = op.value
+        return [_put(state, op.key, _kv_value(new))] if cur == _kv_value(expected) else []
+    if op.f == "append":
+        if cur is not None and not isinstance(cur, str):
+            return []
+        return [_put(state, op.key, _kv_value((cur or "") + op.value))]
+    raise AssertionError(op.f)
+
+
 def set_spec(state: tuple, op: Operation) -> list[tuple]:
     cur = _get(state, op.key, frozenset())
     if op.f == "add":
@@ -65,13 +89,13 @@ def queue_spec(state: tuple, op: Operation) -> list[tuple]:
     if op.status != "ok":
         outs = [state]
         for i in range(len(cur)):
-            outs.append(_put(state, op.key, cur[:i] + cur[i + 1:]))
+            outs.append(_put(state, op.key, cur[:i] + cur[i + 1 :]))
         return outs
     if op.output is None:
         return [state] if not cur else []
     if op.output in cur:
         i = cur.index(op.output)
-        return [_put(state, op.key, cur[:i] + cur[i + 1:])]
+        return [_put(state, op.key, cur[:i] + cur[i + 1 :])]
     return []
 
 
@@ -86,7 +110,7 @@ def multi_spec(state: tuple, op: Operation) -> list[tuple]:
     txn = op.output if op.status == "ok" else op.value
     for f, key, value in txn:
         if f == "r":
-            if op.status == "ok" and _get(state, key) != value:
+            if op.status == "ok" and value is not None and _get(state, key) != value:  # Knossos: nil = unknown
                 return []
         else:
             state = _put(state, key, value)
@@ -96,7 +120,7 @@ def multi_spec(state: tuple, op: Operation) -> list[tuple]:
 SPECS: dict[str, Spec] = {
     "register": register_spec,
     "cas-register": register_spec,
-    "kv": register_spec,
+    "kv": kv_spec,
     "profile": register_spec,
     "set": set_spec,
     "queue": queue_spec,
@@ -105,8 +129,9 @@ SPECS: dict[str, Spec] = {
 }
 
 
-def linearizable(ops: list[Operation], spec: Spec) -> bool:
-    """Is there an order of all ok ops and some info ops, respecting real time, legal in spec?"""
+def linearizable(ops: list[Operation], spec: Spec, init: tuple = ()) -> bool:
+    """Is there an order of all ok ops and some info ops, respecting real time, legal in spec?
+    ``init``: the initial state (key, value) pairs."""
     ops = [op for op in ops if op.status != "fail"]
     ok = frozenset(op.id for op in ops if op.status == "ok")
     failed: set[tuple[frozenset, Any]] = set()
@@ -127,16 +152,16 @@ def linearizable(ops: list[Operation], spec: Spec) -> bool:
         failed.add((done, state))
         return False
 
-    return go(frozenset(), ())
+    return go(frozenset(), init)
 
 
-def replay(ops: list[Operation], order: list[int], spec: Spec, complete: bool = True) -> None:
+def replay(ops: list[Operation], order: list[int], spec: Spec, complete: bool = True, init: tuple = ()) -> None:
     """Assert that ``order`` is a linearization: each ok op exactly once (when ``complete``),
     info ops at most once, no fail op, real-time order respected, every step legal."""
     by_id = {op.id: op for op in ops}
     assert len(order) == len(set(order)), f"an op placed twice: {order}"
     placed = set()
-    states = {()}
+    states = {init}
     for oid in order:
         op = by_id[oid]
         assert op.status != "fail", f"fail op #{oid} linearized"
@@ -151,22 +176,21 @@ def replay(ops: list[Operation], order: list[int], spec: Spec, complete: bool = 
         assert not missing, f"ok ops never linearized: {missing}"
 
 
-def replay_result(ops: list[Operation], linearization: Any, spec: Spec) -> None:
+def replay_result(ops: list[Operation], linearization: Any, spec: Spec, init: tuple = ()) -> None:
     """Replay a certificate partition by partition (ops of a key never touch another key's
     state, and real-time order is only promised within a partition)."""
     if isinstance(linearization, dict):
         for key, order in linearization.items():
-            replay([op for op in ops if op.key == key], order, spec)
+            replay([op for op in ops if op.key == key], order, spec, init=init)
         covered = set(linearization)
         for op in ops:
             assert op.status != "ok" or op.key in covered, f"partition of #{op.id} missing"
     else:
-        replay(ops, list(linearization), spec)
+        replay(ops, list(linearization), spec, init=init)
 
 
 def _op(i: int, f: str, value: Any, output: Any, call: int, ret: int | None, status: str = "ok") -> Operation:
-    return Operation(id=i, process=i, f=f, key=None, value=value, output=output, status=status,
-                     call=call, ret=ret)
+    return Operation(id=i, process=i, f=f, key=None, value=value, output=output, status=status, call=call, ret=ret)
 
 
 def test_reference_finds_stale_read() -> None:
@@ -180,7 +204,6 @@ def test_reference_accepts_concurrent_read() -> None:
 
 
 def test_reference_info_write_may_happen_late() -> None:
-    ops = [_op(0, "write", 1, None, 0, None, "info"), _op(1, "read", None, None, 4, 5),
-           _op(2, "read", None, 1, 6, 7)]
+    ops = [_op(0, "write", 1, None, 0, None, "info"), _op(1, "read", None, None, 4, 5), _op(2, "read", None, 1, 6, 7)]
     assert linearizable(ops, register_spec)
     replay(ops, [1, 0, 2], register_spec)

@@ -10,13 +10,27 @@
 
 ``check`` returns a :class:`CheckResult` whose verdict is ``valid`` (with a linearization as
 certificate), ``invalid`` (with a :class:`Counterexample`) or ``unknown`` (a time or memory
-limit was reached; the reason says which). Semantics and the model interface: docs/checker.md.
+limit was reached; the reason says which and names the partitions left undecided).
+``load_history`` reads our JSONL, Jepsen's and Knossos' EDN and Jepsen's logs, detecting the
+format. A user model's bug is a :class:`ModelError`; an operation the model does not support
+an :class:`UnsupportedOperation`. Semantics and the model interface: docs/checker.md.
 """
 
 from __future__ import annotations
 
-from chaos.checker.formats import edn_events, load_history
+from chaos.checker.formats import detect_format, edn_events, load_history
 from chaos.checker.linearizability import check
 from chaos.checker.result import CheckResult, Counterexample, Verdict
+from chaos.models.errors import ModelError, UnsupportedOperation
 
-__all__ = ["CheckResult", "Counterexample", "Verdict", "check", "edn_events", "load_history"]
+__all__ = [
+    "CheckResult",
+    "Counterexample",
+    "ModelError",
+    "UnsupportedOperation",
+    "Verdict",
+    "check",
+    "detect_format",
+    "edn_events",
+    "load_history",
+]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chaos.history import Operation
+from chaos.models.errors import OperationError, UnsupportedOperation
 
 State = Any
 """A model state: any hashable value (ints, strings, tuples, frozensets, None...)."""
@@ -131,6 +132,12 @@ class Model:
       determined by the state and the op (an info dequeue removed some unknown element). When
       given, the checker calls it for info operations instead of ``step`` and tries each
       successor state; an empty result means illegal.
+    - ``operations``: the operation names (``op.f``) the model supports. ``check`` refuses a
+      history with any other as bad input naming the operation, before searching; ``None``
+      makes no claim (``step`` then sees every operation).
+    - ``initial(value) -> state``: the state a JSON value names, for ``check(init=...)`` and
+      ``chaos check --init`` (a register's ``0``; a multi-register's ``{"x": 0}``). Default:
+      :func:`freeze`.
     """
 
     name: str
@@ -145,6 +152,8 @@ class Model:
     impossible: Callable[[list[Operation]], tuple[Operation, str] | None] | None = None
     successors: Callable[[State, Operation], Iterable[State]] | None = None
     pins: Callable[[Operation], tuple[State, State] | None] | None = None
+    operations: frozenset[str] | None = None
+    initial: Callable[[Any], State] | None = freeze
     doc: str = ""
 
     def __repr__(self) -> str:
@@ -159,9 +168,12 @@ def by_key(op: Operation) -> Hashable:
     return key
 
 
-def unsupported(model: str, op: Operation, known: Iterable[str]) -> ValueError:
-    """The error for an operation a model does not understand, naming what it does."""
-    return ValueError(
-        f"model {model!r} has no operation {op.f!r} (operation #{op.id}); "
-        f"it supports: {', '.join(sorted(known))}"
-    )
+def unsupported(model: str, op: Operation, known: Iterable[str]) -> UnsupportedOperation:
+    """The error for an operation a model does not understand, naming what it does (bad input,
+    and a ``ValueError``)."""
+    return UnsupportedOperation.of(model, op, known)
+
+
+def malformed(model: str, op: Operation, what: str) -> OperationError:
+    """The error for an operation whose value the model cannot read."""
+    return OperationError(f"model {model!r}: {op.f} #{op.id} (process {op.process}) {what}")

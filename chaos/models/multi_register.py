@@ -2,8 +2,10 @@
 
 One operation, ``txn``, whose value is a list of micro-operations ``[f, key, value]`` with
 ``f`` in ``r``/``read`` and ``w``/``write``; an ok transaction's output is the same list with
-the values read filled in. Every register starts as None. The whole history is one partition
-(a transaction may touch several keys).
+the values read filled in. Every register starts as None (``init``: a JSON object such as
+``{"x": 0, "y": 0}`` gives other initial values). As in Knossos, a read of nil constrains
+nothing: it is what an unknown read looks like in Jepsen's histories. The whole history is one
+partition (a transaction may touch several keys).
 
 Hooks: a transaction of reads only changes nothing (``read_only``); an info transaction's reads
 are unknown, so only its writes are applied.
@@ -15,7 +17,7 @@ from collections.abc import Hashable
 from typing import Any
 
 from chaos.history import Operation
-from chaos.models.base import Model, describe_value, freeze, unsupported
+from chaos.models.base import Model, describe_value, freeze, malformed, unsupported
 
 READS = frozenset({"r", "read", ":r"})
 WRITES = frozenset({"w", "write", ":w"})
@@ -24,8 +26,8 @@ State = tuple[tuple[Hashable, Hashable], ...]
 
 def _micro(op: Operation) -> list[Any]:
     txn = op.output if op.status == "ok" and op.output is not None else op.value
-    if not isinstance(txn, list | tuple):
-        raise ValueError(f"model 'multi-register': txn #{op.id} needs a list of [f key value], got {txn!r}")
+    if not isinstance(txn, list | tuple) or not all(isinstance(m, list | tuple) and len(m) == 3 for m in txn):
+        raise malformed("multi-register", op, f"needs a list of [f key value], got {describe_value(txn)}")
     return list(txn)
 
 
@@ -38,13 +40,13 @@ def _step(state: State, op: Operation) -> tuple[bool, State]:
         f, key, value = mop
         key = freeze(key)
         if f in READS:
-            if op.status == "ok" and regs.get(key) != freeze(value):
+            if op.status == "ok" and value is not None and regs.get(key) != freeze(value):
                 return False, state
         elif f in WRITES:
             regs[key] = freeze(value)
             changed = True
         else:
-            raise ValueError(f"model 'multi-register': unknown micro-op {f!r} in #{op.id}")
+            raise malformed("multi-register", op, f"has an unknown micro-op {describe_value(f)}")
     if not changed:
         return True, state
     return True, tuple(sorted(((k, v) for k, v in regs.items() if v is not None), key=repr))
@@ -52,6 +54,16 @@ def _step(state: State, op: Operation) -> tuple[bool, State]:
 
 def _read_only(op: Operation) -> bool:
     return all(mop[0] in READS for mop in _micro(op))
+
+
+def _initial(value: Any) -> State:
+    """``{"x": 0, "y": 0}`` (or pairs ``[["x", 0]]``) as a state; nil registers are left out."""
+    items = value.items() if isinstance(value, dict) else value
+    try:
+        pairs = [(freeze(k), freeze(v)) for k, v in items]
+    except (TypeError, ValueError):
+        raise ValueError(f'init {value!r}: give the registers as an object, e.g. {{"x": 0}}') from None
+    return tuple(sorted(((k, v) for k, v in pairs if v is not None), key=repr))
 
 
 def _prepare(ops: list[Operation]) -> list[Operation]:
@@ -77,5 +89,7 @@ multi_register = Model(
     describe_state=_describe,
     prepare=_prepare,
     read_only=_read_only,
+    operations=frozenset({"txn"}),
+    initial=_initial,
     doc="Knossos multi-register: transactions of reads and writes over several registers",
 )

@@ -35,5 +35,6 @@ mutex = Model(
     prepare=_prepare,
     effect=lambda op: op.f,
     pins=lambda op: (False, True) if op.f == "acquire" else (True, False),
+    operations=MUTEX_FS,
     doc="lock per key: acquire and release",
 )

@@ -51,5 +51,6 @@ profile = Model(
     read_only=_read_only,
     effect=_effect,
     pins=_pins,
+    operations=REGISTER_FS,
     doc="per-user (metadata, image) pair register: ConsistentReads plus no stale reads",
 )

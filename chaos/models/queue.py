@@ -90,8 +90,7 @@ def _prepare(ops: list[Operation]) -> list[Operation]:
 def _impossible(ops: list[Operation]) -> tuple[Operation, str] | None:
     enqueued = {freeze(op.value) for op in ops if op.f == "enqueue"}
     for op in ops:
-        if (op.f == "dequeue" and op.status == "ok" and op.output is not None
-                and freeze(op.output) not in enqueued):
+        if op.f == "dequeue" and op.status == "ok" and op.output is not None and freeze(op.output) not in enqueued:
             return op, f"dequeues {describe_value(op.output)}, never enqueued"
     return None
 
@@ -119,5 +118,6 @@ queue = Model(
     impossible=_impossible,
     successors=_successors,
     pins=lambda op: (EMPTY, SAME) if op.f == "dequeue" and op.status == "ok" and op.output is None else None,
+    operations=QUEUE_FS,
     doc="unordered queue (multiset) per key: enqueue and dequeue",
 )

@@ -6,8 +6,8 @@ value written; ``cas`` has ``op.value == [expected, new]`` and ``ok`` means it s
 ``fail`` cas did not happen and is removed before the search).
 
 All three partition by ``op.key``: ops on different keys never interact, and ops whose key is
-None form one partition, so a key-less Jepsen history is a single register. ``kv`` is the
-same model as ``cas-register`` under the name a key-value workload expects.
+None form one partition, so a key-less Jepsen history is a single register. ``kv``
+(chaos/models/kv.py) is ``cas-register`` with Porcupine's names and ``append`` as well.
 
 Why the hooks are sound (they are also fuzzed against a brute-force reference):
 
@@ -30,7 +30,7 @@ from collections.abc import Hashable
 from typing import Any
 
 from chaos.history import Operation
-from chaos.models.base import ANY, SAME, Model, by_key, describe_value, freeze, unsupported
+from chaos.models.base import ANY, SAME, Model, by_key, describe_value, freeze, malformed, unsupported
 
 
 def norm(value: Any) -> Hashable:
@@ -103,9 +103,7 @@ def _prepare_with(name: str, allowed: frozenset[str]):
             if f not in allowed:
                 raise unsupported(name, op, allowed)
             if f == "cas" and (not isinstance(op.value, list | tuple) or len(op.value) != 2):
-                raise ValueError(
-                    f"model {name!r}: cas #{op.id} needs value [expected, new], got {op.value!r}"
-                )
+                raise malformed(name, op, f"needs value [expected, new], got {describe_value(op.value)}")
             if op.status == "ok":
                 kept.append(op)
                 if f == "read":
@@ -145,8 +143,8 @@ def _describe_register(state: Any) -> str:
     return "value " + describe_value(state)
 
 
-def _register_family(name: str, step: Any, fs: Any, doc: str) -> Model:
-    """A register per key: the three built-ins differ only in name, operations and doc."""
+def _register_family(name: str, step: Any, fs: frozenset[str], doc: str) -> Model:
+    """A register per key: the built-ins differ only in name, operations and doc."""
     return Model(
         name=name,
         init=lambda: None,
@@ -157,6 +155,8 @@ def _register_family(name: str, step: Any, fs: Any, doc: str) -> Model:
         read_only=_read_only,
         effect=_effect,
         pins=_pins,
+        operations=fs,
+        initial=norm,
         doc=doc,
     )
 
@@ -165,4 +165,3 @@ register = _register_family("register", _register_step, REGISTER_FS, "read/write
 cas_register = _register_family(
     "cas-register", _step, CAS_FS, "read/write/compare-and-set register per key (initially nil)"
 )
-kv = _register_family("kv", _step, CAS_FS, "key-value map: one cas-register per key, checked key by key")

@@ -80,5 +80,6 @@ set_model = Model(
     pins=lambda op: (_as_set(op.output), SAME) if op.f == "read" and op.status == "ok" else None,
     effect=lambda op: ("add", freeze(op.value)),
     impossible=_impossible,
+    operations=SET_FS,
     doc="grow-only set per key: add and read-all",
 )
