@@ -29,7 +29,8 @@ def run_check(operations: list[Operation], spec: CheckSpec | ElleCheckSpec | Ban
     ``unknown (interrupted)``, and the run goes on to write what it has."""
     try:
         if isinstance(spec, CheckSpec):
-            return check(operations, spec.model, time_limit=spec.time_limit, memory_limit=spec.memory_limit)
+            init = {"init": spec.init} if "init" in spec.model_fields_set else {}
+            return check(operations, spec.model, time_limit=spec.time_limit, memory_limit=spec.memory_limit, **init)
         return run_transactional(spec, operations)
     except KeyboardInterrupt:
         return CheckResult(verdict="unknown", model=check_name(spec), reason=INTERRUPTED, operations=len(operations))

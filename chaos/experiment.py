@@ -104,7 +104,12 @@ class CheckSpec(Strict):
     type: Literal["linearizability"] = "linearizability"
     model: str
     time_limit: Duration | None = Field(None, gt=0)
+    """Seconds before the verdict is unknown (default 10 minutes)."""
     memory_limit: Size | None = Field(None, gt=0)
+    """Memory the check may use (default half the RAM, at most 8 GiB)."""
+    init: Any = None
+    """The model's initial state, when it is not the model's own: ``0`` for a register that
+    starts at 0, ``{x: 0, y: 0}`` per key (Knossos' histories start so). Only when given."""
 
 
 def _check_type(entry: Any) -> str:
