@@ -7,7 +7,6 @@ heavy are imported only when used. Adapters never import the engine (``chaos``).
 from __future__ import annotations
 
 import importlib
-import inspect
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -88,6 +87,8 @@ def create(
         raise ConfigError(f"unknown adapter {adapter!r}; known: {', '.join(sorted(BACKENDS))}") from None
     module_name, _, attr = target.partition(":")
     cls = getattr(importlib.import_module(module_name), attr)
+    import inspect
+
     if concurrency is not None and "concurrency" in inspect.signature(cls).parameters:
         store: Store | Endpoint = cls(dict(settings or {}), namespace, concurrency=concurrency)
     else:

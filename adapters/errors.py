@@ -14,7 +14,6 @@ names only.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
 
@@ -98,6 +97,8 @@ async def open_within(
     acquired (``abandon``) and raise a one-line error naming the store (``where``): a
     :class:`ConnectError` unless the problem is the namespace or the settings."""
     try:
+        import asyncio  # here: the error types are imported by every command, asyncio by few
+
         async with asyncio.timeout(timeout):
             await steps
     except TimeoutError:

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any
-
-from pydantic import BeforeValidator
+from typing import TYPE_CHECKING, Annotated, Any
 
 _DURATION = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>us|µs|ms|s|m|h|d)?\s*$")
 _DURATION_UNITS = {None: 1.0, "us": 1e-6, "µs": 1e-6, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -57,10 +55,26 @@ def parse_size(value: Any) -> int:
     return size
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-"""Seconds, as a number or a string with a unit (``us``, ``ms``, ``s``, ``m``, ``h``, ``d``)."""
+if TYPE_CHECKING:
+    Duration = Annotated[float, "seconds"]
+    """Seconds, as a number or a string with a unit (``us``, ``ms``, ``s``, ``m``, ``h``, ``d``)."""
+    Size = Annotated[int, "bytes"]
+    """Bytes, as a number or a string with a unit (``KB`` = 1000, ``KiB`` = 1024, ...)."""
 
-Size = Annotated[int, BeforeValidator(parse_size)]
-"""Bytes, as a number or a string with a unit (``KB`` = 1000, ``KiB`` = 1024, ...)."""
+
+def __getattr__(name: str) -> Any:
+    """``Duration`` and ``Size``, the pydantic types of schemas, made when a schema asks: a
+    command that only parses a size (``chaos check --memory-limit``) does not load pydantic."""
+    if name not in ("Duration", "Size"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from pydantic import BeforeValidator
+
+    value: Any = (
+        Annotated[float, BeforeValidator(parse_duration)]
+        if name == "Duration"
+        else Annotated[int, BeforeValidator(parse_size)]
+    )
+    globals()[name] = value
+    return value
 
 __all__ = ["Duration", "Size", "parse_duration", "parse_size"]

@@ -69,6 +69,10 @@ def analyse(execution: Execution, loaded: LoadedExperiment, *, strict: bool = Fa
     else:
         checks = [run_check(operations, spec) for spec in experiment.checks]
         verdict = merge_verdicts([c.verdict for c in checks])
+        if execution.ended == "memory" and verdict != "invalid":  # a violation stands; the rest was cut short
+            verdict = "unknown"
+            reason = (f"the run reached its memory limit of {execution.memory_limit / 2**20:,.0f} MiB after "
+                      f"{execution.stats.completed:,} operations (memory_limit:)")
     stopped = any(c.reason == INTERRUPTED for c in checks)
     found = warnings(execution, checks)
     code = verdict_exit_code(verdict, experiment.expect, interrupted=execution.interrupted or stopped)

@@ -20,10 +20,10 @@ if TYPE_CHECKING:
 
 Mode = Literal["run", "explore"]
 
-Ended = Literal["operations", "duration", "interrupted", "explored", "violation", "limit"]
+Ended = Literal["operations", "duration", "interrupted", "memory", "explored", "violation", "limit"]
 """Why an execution stopped: its operation count or duration was reached (run), it was
-interrupted, the exploration covered its whole space, found a violation, or hit a limit
-(execution budget, time limit) before covering it."""
+interrupted, the process reached the run's memory limit, the exploration covered its whole
+space, found a violation, or hit a limit (execution budget, time limit) before covering it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +75,8 @@ class Execution:
     virtual time, or an exploration); otherwise it fixes the requests and fault decisions only."""
     exploration: Exploration | None = None
     """What the explorer covered and found (``mode: explore`` only)."""
+    memory_limit: int = 0
+    """The memory limit that ended the run (``ended == "memory"``), in bytes."""
 
     @property
     def history(self) -> Path:

@@ -176,6 +176,9 @@ class Experiment(Strict):
     """Number of async workers (clients), each with at most one operation outstanding."""
     time_scale: float = Field(1.0, gt=0)
     """System seconds per wall second for the framework's clock (3600 = an hour a second)."""
+    memory_limit: Size | None = Field(None, gt=0)
+    """Memory the run's process may use (its resident set); reaching it stops the run, whose
+    outcome is then unknown. Default: half the machine's RAM, at most 8 GiB."""
     clock: Literal["scaled", "virtual"] = "scaled"
     """``virtual``: system time stands still while anything can run and jumps to the next
     wake-up when every task waits (in-memory stores only; see :class:`chaos.clock.VirtualClock`)."""

@@ -24,6 +24,7 @@ from adapters import AdapterError, ConfigError, DefiniteError, Store, create
 
 from . import history as history_mod
 from .calls import MeteredStore, current_actor
+from .checker.budget import default_memory_limit, rss_bytes
 from .clock import VirtualClock, make_clock
 from .errors import BadInput, Unreachable
 from .execution import Ended, Execution, FaultUsage, StoreUsage
@@ -91,6 +92,8 @@ class Runner:
         self._meters: list[MeteredStore] = []
         self._unexpected: dict[str, int] = {}
         self._record_unexpected = self.experiment.system.unexpected_errors == "info"
+        self.memory_limit = self.experiment.memory_limit or default_memory_limit()
+        self.out_of_memory = False
         self.clock: Any = None
         self.faults: FaultLayer | None = None
         """The run's fault layer (``None`` when the experiment declares no faults)."""
@@ -144,6 +147,8 @@ class Runner:
             self.stats.finish()
         if self.interrupted:
             ended: Ended = "interrupted"
+        elif self.out_of_memory:
+            ended = "memory"
         elif self._tickets is not None and self._tickets <= 0:
             ended = "operations"
         else:
@@ -160,6 +165,7 @@ class Runner:
             stores=[StoreUsage(m.name, m.kind, m.calls, m.errors) for m in self._meters],
             unexpected_errors=dict(sorted(self._unexpected.items())),
             deterministic=self._deterministic(ended),
+            memory_limit=self.memory_limit if self.out_of_memory else 0,
         )
 
     def _deterministic(self, ended: Ended) -> bool:
@@ -362,12 +368,21 @@ class Runner:
                 worker.cancel()
 
     async def _tick(self, writer: history_mod.HistoryWriter) -> None:
-        """Flush the history to the OS and report progress, ten times a second."""
+        """Flush the history to the OS, report progress and watch the memory limit, ten times a
+        second. Out of memory is an answer, not a crash: past the limit the run stops, as
+        interrupted, and the outcome is ``unknown`` naming the limit."""
+        limit = self.memory_limit
         while True:
             await asyncio.sleep(0.1)
             writer.flush()
             if self.on_progress is not None:
                 self.on_progress(self.stats)
+            if rss_bytes() > limit and not self._stopping:
+                self.out_of_memory = True
+                self._stopping = True
+                self._heal()
+                for task in self._workers:
+                    task.cancel()
 
     async def _worker(self, index: int, server: Server, stream: Any, writer: history_mod.HistoryWriter) -> None:
         """Issue operations until the run ends. After an ``info`` the worker continues under a

@@ -164,3 +164,14 @@ class EchoingRegister(Register):
     async def read(self, key: str, value: Any) -> Any:
         await super().read(key, value)
         return {"authorization": f"Bearer {self.token}", "echo": [self.token]}
+
+
+class HoardingRegister(Register):
+    """Keeps 16 KiB of garbage per write, as a leaking system does: the process's memory
+    grows by megabytes a second."""
+
+    hoard: ClassVar[list[bytes]] = []
+
+    async def write(self, key: str, value: Any) -> Any:
+        self.hoard.append(bytes(16 << 10))
+        return await super().write(key, value)

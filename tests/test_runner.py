@@ -11,6 +11,7 @@ import pytest
 from chaos.experiment import ExperimentError, loads
 from chaos.history import pair, read_events
 from chaos.pipeline import Pipeline, run_experiment
+from tests.systems import HoardingRegister
 
 
 def experiment(system: str = "register", *, expect: str = "valid", ops: int = 600, extra: str = "") -> str:
@@ -178,3 +179,20 @@ def test_roles_bind_to_stores_of_their_name_then_to_the_lone_store() -> None:
     assert bind_roles(OneRole, {}, ["main"]) == {"store": "main"}
     with pytest.raises(SystemLoadError, match=r"needs store role\(s\) blobs: map them under system.stores"):
         bind_roles(TwoRoles, {}, ["db", "other"])
+
+
+async def test_the_memory_limit_stops_the_run_as_unknown(tmp_path: Path) -> None:
+    """Out of memory is an answer: past ``memory_limit`` the run stops, the history so far is
+    checked, and the outcome is unknown naming the limit."""
+    from chaos.checker.budget import rss_bytes
+
+    limit = rss_bytes() + (32 << 20)  # 32 MiB of growth: a few thousand of its writes
+    text = experiment("tests.systems:HoardingRegister", ops=50_000_000).replace("duration: 30s", "duration: 60s")
+    text = text.replace("mix: {read: 2, write: 1, cas: 1}", "mix: {read: 1, write: 1}")
+    text = text.replace("cas-register", "register")
+    text += f"memory_limit: {limit}\n"
+    result = await run_experiment(loads(text), tmp_path / "r", report=False)
+    assert result.execution.ended == "memory" and result.verdict == "unknown" and result.exit_code == 2
+    assert "memory limit" in result.reason and result.stats.completed < 50_000_000
+    HoardingRegister.hoard.clear()
+    assert_history_invariants(result.run_dir / "history.jsonl")
