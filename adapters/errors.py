@@ -14,7 +14,10 @@ names only.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+
+Problem = tuple[tuple[str | int, ...], str]
+"""A problem with a store's settings: the path of the setting inside them, and what is wrong."""
 
 
 class AdapterError(Exception):
@@ -69,6 +72,12 @@ class ConfigError(AdapterError):
     """The store's settings are wrong (bad DSN, unknown option). Raised before any call."""
 
     definite = True
+
+    def __init__(self, message: str, *, store: str | None = None, problems: Sequence[Problem] = ()) -> None:
+        super().__init__(message, store=store)
+        self.problems = list(problems)
+        """Each problem at its place in the settings (``("retry", "attempts")``), where the
+        settings' schema knows it: an experiment file can then point at the setting's own line."""
 
 
 class ConnectError(AdapterError):

@@ -64,13 +64,13 @@ def validate_settings(model: type[Settings], settings: dict[str, Any] | None, ki
     try:
         return model.model_validate(settings or {})
     except ValidationError as exc:
-        problems = []
+        problems: list[tuple[tuple[str | int, ...], str]] = []
         for error in exc.errors(include_url=False, include_input=False):
-            where = ".".join(str(p) for p in error["loc"]) or "settings"
             message = error["msg"].removeprefix("Value error, ")
             if error["type"] == "extra_forbidden":
                 message = "unknown setting"
             elif error["type"] == "missing":
                 message = "required setting is missing"
-            problems.append(f"{where}: {message}")
-        raise ConfigError(f"{kind} settings: {'; '.join(problems)}") from None
+            problems.append((tuple(error["loc"]), message))
+        text = "; ".join(f"{'.'.join(str(p) for p in loc) or 'settings'}: {message}" for loc, message in problems)
+        raise ConfigError(f"{kind} settings: {text}", problems=problems) from None

@@ -75,6 +75,11 @@ def analyse(execution: Execution, loaded: LoadedExperiment, *, strict: bool = Fa
                       f"{execution.stats.completed:,} operations (memory_limit:)")
     stopped = any(c.reason == INTERRUPTED for c in checks)
     found = warnings(execution, checks)
+    if strict and found and verdict == "valid":
+        # "valid" would be the one word a CI log or results.json reader takes away from a run
+        # that exercised nothing: under --strict it is not a verdict the run earned.
+        verdict = "unknown"
+        reason = f"--strict: the run could not have found anything: {found[0]}"
     code = verdict_exit_code(verdict, experiment.expect, interrupted=execution.interrupted or stopped)
     if strict and found and code == ExitCode.MATCHED:
         code = ExitCode.UNKNOWN

@@ -49,6 +49,13 @@ def warnings(execution: Execution, checks: Sequence[Check]) -> list[str]:
             for usage in execution.faults:
                 if usage.matched == 0:
                     found.append(f"fault {usage.index} ({usage.kind}) never matched a call")
+    if experiment.faults and execution.mode == "explore":
+        # The explorer places its own crashes and pauses; a faults: list would otherwise be
+        # read as tested when nothing of it ever ran.
+        found.append(
+            f"{len(experiment.faults)} fault(s) declared under faults:, which an exploration does not "
+            "inject (it places its own: explore.crashes, explore.pauses)"
+        )
     for store in execution.stores:
         if store.calls and store.errors == store.calls:
             found.append(f"store {store.name!r} ({store.adapter}) answered all {store.calls} calls with errors")

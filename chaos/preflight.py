@@ -51,7 +51,12 @@ def problems(loaded: LoadedExperiment) -> list[Problem]:
         try:
             create(spec.adapter, spec.settings, "preflight", concurrency=experiment.concurrency)
         except AdapterError as exc:
-            found.append(at(("stores", name, "settings"), loaded.secrets.clean(str(exc))))
+            located = getattr(exc, "problems", None)
+            if located:  # each at its setting's own path and line, as every other problem is
+                for where, message in located:
+                    found.append(at(("stores", name, "settings", *where), loaded.secrets.clean(message)))
+            else:
+                found.append(at(("stores", name, "settings"), loaded.secrets.clean(str(exc))))
         except ImportError as exc:
             found.append(at(("stores", name, "adapter"), f"adapter {spec.adapter!r} cannot be imported: {exc}"))
 

@@ -101,8 +101,9 @@ class Result:
 
     @property
     def replay(self) -> str:
-        """The command that reproduces this result (see :attr:`seed_note` for how exactly)."""
-        if self.mode == "explore":
+        """The command that reproduces this result (see :attr:`seed_note` for how exactly). An
+        exploration that found nothing writes no replay file: running it again is its replay."""
+        if self.mode == "explore" and (self.run_dir / "replay.json").is_file():
             return f"chaos replay {self.run_dir / 'replay.json'}"
         return f"chaos run {self.run_dir / 'experiment.yaml'} --seed {self.seed}"
 

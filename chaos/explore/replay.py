@@ -51,6 +51,9 @@ class _Document(msgspec.Struct, forbid_unknown_fields=True):
     plan: list[list[_Op]]
     decisions: list[_Decision]
     seed: int = 0
+    trace: list[str] | None = None
+    """The execution's numbered trace as it was recorded: a decision edited into another one
+    the execution also offers fits every step, and only what the steps then did tells."""
 
 
 def replay_document(raw_text: str, seed: int, found: Found) -> dict[str, Any]:
@@ -60,6 +63,7 @@ def replay_document(raw_text: str, seed: int, found: Found) -> dict[str, Any]:
         "experiment": raw_text,
         "plan": found.execution.plan.to_json(),
         "decisions": [d.to_json() for d in found.decisions],
+        "trace": trace_lines(found.execution),
     }
 
 
@@ -77,8 +81,9 @@ def write_history(path: Path, events: list[dict[str, Any]]) -> None:
     path.write_bytes(b"".join(encoding.dumps(e) + b"\n" for e in events))
 
 
-def load_replay(path: Path) -> tuple[LoadedExperiment, Plan, list[Decision], int]:
-    """Read and validate a replay file, field by field."""
+def load_replay(path: Path) -> tuple[LoadedExperiment, Plan, list[Decision], int, list[str] | None]:
+    """Read and validate a replay file, field by field (the trace is None in files written
+    before replay files recorded it)."""
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
@@ -98,11 +103,14 @@ def load_replay(path: Path) -> tuple[LoadedExperiment, Plan, list[Decision], int
     servers = experiment.system.servers or 1
     if len(plan.servers) != servers:
         raise ReplayDiverged(f"{path}: the plan has {len(plan.servers)} server(s), the experiment {servers}")
-    return loaded, plan, decisions, document.seed
+    return loaded, plan, decisions, document.seed, document.trace
 
 
-def replay(loaded: LoadedExperiment, plan: Plan, decisions: list[Decision], seed: int) -> Interleaving:
-    """Re-execute ``plan`` with exactly ``decisions`` (raises :class:`ReplayDiverged`)."""
+def replay(
+    loaded: LoadedExperiment, plan: Plan, decisions: list[Decision], seed: int, trace: list[str] | None = None
+) -> Interleaving:
+    """Re-execute ``plan`` with exactly ``decisions`` and, when the file recorded its trace,
+    check that every step did what it did then (raises :class:`ReplayDiverged`)."""
     explorer = Explorer(loaded.experiment, seed)
     unknown = sorted({op.f for ops in plan.servers for op in ops} - set(explorer.kinds))
     if unknown:
@@ -110,10 +118,32 @@ def replay(loaded: LoadedExperiment, plan: Plan, decisions: list[Decision], seed
                              f"experiment does not explore ({', '.join(explorer.kinds)})")
     chooser = Replay(decisions, strict=True)
     execution = explorer.execute(plan, chooser)
-    chooser.finish()
+    chooser.finish(len(execution.steps) + 1)
     if execution.failure is not None:
         raise execution.failure
+    if trace is not None:
+        _same_steps(trace, trace_lines(execution))
     return execution
+
+
+def _same_steps(recorded: list[str], replayed: list[str]) -> None:
+    """Raise :class:`ReplayDiverged` at the first step (trace.txt's numbering) where the replay
+    did something else than the recorded execution."""
+    for number, (want, got) in enumerate(zip(recorded, replayed, strict=False), 1):
+        if want.split() != got.split():
+            raise ReplayDiverged(
+                f"replay diverged at step {number}: the file recorded {_step(want)!r}, the execution did {_step(got)!r}"
+            )
+    if len(recorded) != len(replayed):
+        raise ReplayDiverged(
+            f"replay diverged at step {min(len(recorded), len(replayed)) + 1}: the file recorded "
+            f"{len(recorded)} steps, the execution took {len(replayed)}"
+        )
+
+
+def _step(line: str) -> str:
+    """A trace line without its number: ``0s server-0 blobs.put(u1, i1) <- crash-before``."""
+    return " ".join(line.split()[1:])
 
 
 __all__ = ["FORMAT", "ReplayFileError", "load_replay", "replay", "replay_document", "trace_lines", "write_history"]

@@ -77,9 +77,9 @@ def explore(
 def replay_execution(path: Path, out: Path | None) -> tuple[LoadedExperiment, Execution]:
     """Re-execute a replay file exactly into a new run directory (raises
     :class:`~chaos.explore.strategies.ReplayDiverged` when it does not fit)."""
-    loaded, plan, decisions, seed = load_replay(path)
+    loaded, plan, decisions, seed, trace = load_replay(path)
     started = time.monotonic()
-    execution = replay(loaded, plan, decisions, seed)
+    execution = replay(loaded, plan, decisions, seed, trace)
     rundir = RunDir.create(out, f"{loaded.experiment.name}-replay")
     rundir.write_experiment(loaded.raw_text, seed)
     write_history(rundir.history, execution.events)

@@ -65,8 +65,8 @@ class Replay(Recording):
     plan), it keeps the same actor without the fault if it can, else takes the first option.
 
     ``strict`` (``chaos replay``): a decision that does not fit, or decisions left over or
-    missing, raise :class:`ReplayDiverged` naming the step, instead of replaying something
-    else and reporting on it."""
+    missing, raise :class:`ReplayDiverged` naming the step (numbered as in trace.txt), instead
+    of replaying something else and reporting on it."""
 
     def __init__(self, decisions: list[Decision], *, strict: bool = False) -> None:
         super().__init__()
@@ -77,8 +77,10 @@ class Replay(Recording):
     def pick(self, options: list[Option], driver: Driver) -> int:
         if self.position >= len(self.script):
             if self.strict:
-                raise ReplayDiverged(f"replay diverged at step {self.position + 1}: the file's decisions end "
-                                     "before the execution does")
+                raise ReplayDiverged(
+                    f"replay diverged at step {len(driver.steps) + 1}: the file's decisions end "
+                    "before the execution does"
+                )
             return 0
         wanted = self.script[self.position]
         self.position += 1
@@ -91,14 +93,17 @@ class Replay(Recording):
                 fallback = index
         if self.strict:
             offered = ", ".join(sorted({_describe(decision_of(o, driver)) for o in options}))
-            raise ReplayDiverged(f"replay diverged at step {self.position}: the file says {_describe(wanted)}, "
-                                 f"the execution offers {offered}")
+            raise ReplayDiverged(
+                f"replay diverged at step {len(driver.steps) + 1}: the file says "
+                f"{_describe(wanted)}, the execution offers {offered}"
+            )
         return fallback
 
-    def finish(self) -> None:
-        """After the execution: in strict mode, every recorded decision must have been used."""
+    def finish(self, step: int) -> None:
+        """After the execution (``step``: the number its next step would have had): in strict
+        mode, every recorded decision must have been used."""
         if self.strict and self.position < len(self.script):
-            raise ReplayDiverged(f"replay diverged at step {self.position + 1}: the execution ended with "
+            raise ReplayDiverged(f"replay diverged at step {step}: the execution ended with "
                                  f"{len(self.script) - self.position} recorded decision(s) unused")
 
 

@@ -91,7 +91,7 @@ def assert_bad_setting(code: int, out: str, err: str, *fragments: str) -> None:
     """Exit 3, the file's problem list naming the store's settings and each fragment."""
     assert code == BAD_INPUT, (code, out, err)
     assert "Traceback" not in out + err
-    assert "stores.db.settings: " in err, err
+    assert "stores.db.settings" in err, err
     for fragment in fragments:
         assert fragment in err, err
 
