@@ -21,6 +21,9 @@ from .result import Check, Result, merge_verdicts
 from .system import resolve
 
 INTERRUPTED = "interrupted while checking"
+STRICT = "--strict"
+"""How the reason of a valid verdict that --strict made unknown begins. A violation found is a
+violation whatever the warnings say: strict only withholds ``valid``."""
 
 
 def run_check(operations: list[Operation], spec: CheckSpec | ElleCheckSpec | BankCheckSpec) -> Check:
@@ -79,10 +82,8 @@ def analyse(execution: Execution, loaded: LoadedExperiment, *, strict: bool = Fa
         # "valid" would be the one word a CI log or results.json reader takes away from a run
         # that exercised nothing: under --strict it is not a verdict the run earned.
         verdict = "unknown"
-        reason = f"--strict: the run could not have found anything: {found[0]}"
+        reason = f"{STRICT}: the run could not have found anything: {found[0]}"
     code = verdict_exit_code(verdict, experiment.expect, interrupted=execution.interrupted or stopped)
-    if strict and found and code == ExitCode.MATCHED:
-        code = ExitCode.UNKNOWN
     explanation: list[str] = []
     if verdict == "invalid":
         explain = getattr(resolve(experiment.system.name), "explain", None)

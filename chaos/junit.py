@@ -143,7 +143,7 @@ def junit_xml(result: Result, *, replay: str | None = None) -> str:
     found = result.verdict == "invalid"
     trace = result.exploration.trace if result.exploration is not None else []
     warned = "".join(f"warning: {w}\n" for w in result.warnings)
-    strict_error = result.strict and bool(result.warnings)
+    strict_error = result.withheld
     cases: list[tuple[str, float, str | None, str, str]] = []
     total = len(result.checks)
     for index, check in enumerate(result.checks):

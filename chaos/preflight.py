@@ -61,6 +61,7 @@ def problems(loaded: LoadedExperiment) -> list[Problem]:
             found.append(at(("stores", name, "adapter"), f"adapter {spec.adapter!r} cannot be imported: {exc}"))
 
     # the system: import, roles, operations
+    offered: set[str] | None = None
     try:
         system = resolve(experiment.system.name)
     except SystemLoadError as exc:
@@ -87,6 +88,8 @@ def problems(loaded: LoadedExperiment) -> list[Problem]:
     from .models import get_model
 
     wanted = _wanted(experiment)
+    if offered is not None:
+        wanted &= offered  # an operation the system lacks is one problem, not one more per model
     for index, check in enumerate(experiment.checks):
         if not isinstance(check, CheckSpec):
             continue  # a transactional check judges transactions, whatever their operations

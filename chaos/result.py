@@ -95,6 +95,11 @@ class Result:
         return self.execution.exploration
 
     @property
+    def withheld(self) -> bool:
+        """``valid`` withheld under --strict: the run could not have found anything."""
+        return self.strict and self.verdict == "unknown" and self.reason.startswith("--strict")
+
+    @property
     def matched(self) -> bool:
         """The outcome matched the experiment's ``expect`` (exit code 0)."""
         return self.exit_code == ExitCode.MATCHED

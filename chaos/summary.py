@@ -62,7 +62,7 @@ def print_result(console: Console, result: Result) -> None:
     outcome = "as expected" if result.matched else "NOT as expected"
     if result.interrupted:
         outcome = "interrupted"
-    elif result.strict and result.warnings and result.verdict != "unknown":
+    elif result.withheld:
         outcome = "unknown under --strict: the run could not have found anything"
     reason = f" ({escape(result.reason)})" if result.reason else ""
     console.print(f"verdict: [{style}]{result.verdict}[/]{reason} (expected {expect}: {outcome})", highlight=False)

@@ -402,10 +402,8 @@ def test_4_a_mistake_in_the_file_is_exit_3_before_any_store_opens(
 
 # ---------------------------------------------------------------------------- 5. own models
 
-OWN_MODELS = pytest.mark.xfail(strict=True, reason="module:attr models land with the checker work")
 
 
-@OWN_MODELS
 def test_5_an_own_model_validates_runs_and_checks(tmp_path: Path) -> None:
     model = "tests.user_systems.models:last_write"
     path = experiment(tmp_path, "register", "run", mix={"read": 1, "write": 1, "cas": 1}, model=model)
@@ -417,7 +415,6 @@ def test_5_an_own_model_validates_runs_and_checks(tmp_path: Path) -> None:
     assert checked.code == 0, checked.stdout + checked.stderr
 
 
-@OWN_MODELS
 @pytest.mark.parametrize("mode", MODES)
 def test_5_an_own_model_whose_step_raises_is_exit_3(tmp_path: Path, mode: str) -> None:
     path = experiment(
