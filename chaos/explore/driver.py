@@ -350,6 +350,8 @@ class Driver:
     # ---------------------------------------------------------------- recording
 
     def _record(self, event: dict[str, Any]) -> None:
+        if event["process"] == "nemesis" and self.stats is not None:
+            self.stats.faults += 1  # a crash or a pause the exploration injected
         event["index"] = len(self.events)
         event["time"] = int(self.now * 1e9) + event["index"]
         self.events.append(event)
