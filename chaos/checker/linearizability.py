@@ -28,7 +28,7 @@ from typing import Any
 from chaos.checker import schedule
 from chaos.checker.budget import DEFAULT_TIME_LIMIT, Budget
 from chaos.checker.result import CheckResult, Counterexample
-from chaos.checker.search import NO_INIT, Outcome, run, search
+from chaos.checker.wgl import NO_INIT, Outcome, run, search
 from chaos.history import Operation
 from chaos.models import Model, describe_value, get_model
 from chaos.models.errors import BadInit, UnsupportedOperation

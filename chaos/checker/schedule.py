@@ -1,6 +1,6 @@
 """Searching many partitions so that no hard one holds back the rest.
 
-Each partition's search is a generator (chaos/checker/search.py) that yields every few
+Each partition's search is a generator (chaos/checker/wgl.py, the Wing & Gong / Lowe search) that yields every few
 thousand steps. The scheduler runs them round-robin with growing budgets: every partition
 first gets one slice (most finish within it), then the undecided ones take turns, each turn
 twice as long as the last. So the work spent on the partitions still undecided stays within
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaos.checker.budget import Budget
-from chaos.checker.search import Outcome, SearchSteps
+from chaos.checker.wgl import Outcome, SearchSteps
 
 
 @dataclass(slots=True)

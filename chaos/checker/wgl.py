@@ -1,4 +1,4 @@
-"""The search: is one partition of a history linearizable under a model?
+"""The Wing & Gong / Lowe search: is one partition of a history linearizable under a model?
 
 Wing & Gong's depth-first search with Lowe's memo, as in Porcupine, reshaped for Python and
 written as a generator so that a scheduler can run many partitions in turns
