@@ -111,11 +111,11 @@ def _check(
     explored = sum(t.outcome.explored for t in tasks if t.outcome is not None)
     linearization = {t.key: t.outcome.order for t in tasks if t.outcome is not None and t.outcome.verdict == "valid"}
     if found is not None:
-        outcome = found.outcome
-        assert outcome is not None
+        lost = found.outcome
+        assert lost is not None
         if not budget.out_of_time(0):
-            _deepen(outcome, found.extra["ops"], m, found.extra["init"])
-        return _invalid(found.key, outcome, m, partitioned, linearization, len(groups), operations, budget, explored)
+            _deepen(lost, found.extra["ops"], m, found.extra["init"])
+        return _invalid(found.key, lost, m, partitioned, linearization, len(groups), operations, budget, explored)
     undecided = [t for t in tasks if t.outcome is None or t.outcome.verdict != "valid"]
     if undecided:
         return CheckResult(
@@ -162,11 +162,11 @@ def _initial(model: Model, init: Any, key: Any, partitioned: bool) -> Any:
 
 def _undecided(tasks: list[schedule.Task], budget: Budget, time_limit: float | None, partitioned: bool) -> str:
     """Why the check is unknown, naming the partitions left undecided."""
-    limits = {t.outcome.limit if t.outcome is not None else "time" for t in tasks}
+    limits: set[str] = {(t.outcome.limit or "time") if t.outcome is not None else "time" for t in tasks}
     parts = []
     if "time" in limits or "stopped" in limits:
-        shown = time_limit if time_limit is not None else DEFAULT_TIME_LIMIT
-        parts.append(f"time limit of {shown:g} s reached")
+        seconds = time_limit if time_limit is not None else DEFAULT_TIME_LIMIT
+        parts.append(f"time limit of {seconds:g} s reached")
     if "memory" in limits:
         parts.append(budget.describe_memory())
     if "steps" in limits:

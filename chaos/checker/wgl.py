@@ -176,7 +176,7 @@ def search(
     ops = sorted(ops, key=_CALL)
     okc = [op for op in ops if op.status == "ok"]  # ok ops by call
     infl = [op for op in ops if op.status != "ok"]
-    rets = [op.ret for op in okc]
+    rets: list[int] = [op.ret for op in okc]  # type: ignore[misc]  # ok operations: every one returned
     by_ret = sorted(range(len(okc)), key=rets.__getitem__)  # stable: ties by call
     okl = [okc[k] for k in by_ret]  # ok ops by rank
     m = len(okl)
@@ -697,4 +697,5 @@ def run(steps: SearchSteps) -> Outcome:
         while True:
             next(steps)
     except StopIteration as stop:
-        return stop.value
+        outcome: Outcome = stop.value
+        return outcome

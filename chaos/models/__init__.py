@@ -21,6 +21,8 @@ loads one by name. See docs/checker.md.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chaos.models.bank import bank, bank_model
 from chaos.models.base import ANY, SAME, Model, State, by_key, describe_operation, describe_value, freeze
 from chaos.models.configure import configured
@@ -40,7 +42,7 @@ MODELS: dict[str, Model] = {
 }
 """Built-in models by name."""
 
-FACTORIES = {"counter": counter_model, "bank": bank_model}
+FACTORIES: dict[str, Callable[..., Model]] = {"counter": counter_model, "bank": bank_model}
 """Built-in models that take options, named in experiments by a call: ``bank(accounts=8)``."""
 
 

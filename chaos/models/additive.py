@@ -147,7 +147,7 @@ def find(items: Sequence[Update], init: Vector, budget: int, window: int | None 
                 u = items[i]
                 if u.guard is not None and fstate[u.guard[0]] < u.guard[1]:
                     continue
-                s2 = _apply(fstate, u.delta)  # type: ignore[arg-type]
+                s2 = _apply(fstate, u.delta)
                 nl = frame[0] | (1 << i)
                 key = (nl, s2)
                 if key in seen:

@@ -47,7 +47,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from operator import attrgetter
-from typing import Any
+from typing import Any, cast
 
 from chaos.errors import BadInput
 from chaos.history import Operation
@@ -215,8 +215,9 @@ class _Bank:
                 raise unsupported(self.name, op, BANK_FS)
             if op.f == "transfer":
                 self.transfer(op)
-            if op.status == "ok" and (last is None or op.ret > last):
-                last = op.ret
+            ret = op.ret
+            if op.status == "ok" and ret is not None and (last is None or ret > last):
+                last = ret
         kept = []
         for op in ops:
             if op.status == "ok":
@@ -265,14 +266,15 @@ class _Bank:
         oks = [op for op in ops if op.f == "transfer" and op.status == "ok"]
         by_call = sorted(oks, key=_CALL)
         by_ret = sorted(oks, key=_RET)
-        rets = [op.ret for op in by_ret]
+        rets = [cast(int, op.ret) for op in by_ret]  # ok operations: they returned
         infos = sorted((op for op in ops if op.f == "transfer" and op.status != "ok"), key=_CALL)
         maybe_info = [SubsetSums() for _ in range(n)]
         concurrent: Counter[tuple[int, int, int]] = Counter()
         done = list(self.init)  # balances after every ok transfer that returned before the read's call
         called = removed = taken = 0
         for read in reads:
-            while called < len(by_call) and by_call[called].call <= read.ret:
+            returned = cast(int, read.ret)  # an ok read
+            while called < len(by_call) and by_call[called].call <= returned:
                 concurrent[self.transfer(by_call[called])] += 1
                 called += 1
             must = bisect_left(rets, read.call)
@@ -292,7 +294,7 @@ class _Bank:
                 done[i] += amount
                 done[j] -= amount
                 concurrent[moved] += 1
-            while taken < len(infos) and infos[taken].call <= read.ret:
+            while taken < len(infos) and infos[taken].call <= returned:
                 i, j, amount = self.transfer(infos[taken])
                 if i != j:
                     maybe_info[i].add(-amount)

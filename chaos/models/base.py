@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from chaos.history import Operation
 from chaos.models.errors import OperationError, UnsupportedOperation
@@ -35,14 +35,14 @@ def freeze(value: Any) -> Hashable:
     lists; model states must be hashable to be memoised."""
     kind = type(value)
     if kind is int or kind is str or value is None or kind is bool or kind is float:
-        return value
+        return cast(Hashable, value)
     if kind is list or kind is tuple:
         return tuple(freeze(v) for v in value)
     if kind is dict:
         return tuple(sorted(((freeze(k), freeze(v)) for k, v in value.items()), key=repr))
     if kind is set or kind is frozenset:
         return frozenset(freeze(v) for v in value)
-    return value
+    return cast(Hashable, value)
 
 
 def describe_value(value: Any) -> str:
@@ -165,7 +165,7 @@ def by_key(op: Operation) -> Hashable:
     key = op.key
     if type(key) is list:
         return freeze(key)
-    return key
+    return cast(Hashable, key)
 
 
 def unsupported(model: str, op: Operation, known: Iterable[str]) -> UnsupportedOperation:

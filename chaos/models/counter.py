@@ -34,8 +34,9 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from operator import attrgetter
+from typing import cast
 
 from chaos.errors import BadInput
 from chaos.history import Operation
@@ -76,7 +77,7 @@ def _effect(op: Operation) -> Hashable:
     return (op.f, op.value)
 
 
-def _prepare_for(name: str, initial: int):
+def _prepare_for(name: str, initial: int) -> Callable[[list[Operation]], list[Operation]]:
     impossible = _impossible_from(initial)
 
     def prepare(ops: list[Operation]) -> list[Operation]:
@@ -88,8 +89,9 @@ def _prepare_for(name: str, initial: int):
                 raise ValueError(
                     f"model {name!r}: add #{op.id} needs an integer value to add, got {describe_value(op.value)}"
                 )
-            if op.f == "read" and op.status == "ok" and (last_read is None or op.ret > last_read):
-                last_read = op.ret
+            ret = op.ret
+            if op.f == "read" and ret is not None and (last_read is None or ret > last_read):
+                last_read = ret
         kept = [
             op
             for op in ops
@@ -111,7 +113,7 @@ def _update(op: Operation) -> Update:
     return Update(op, None, target=(out,) if _is_int(out) else None)
 
 
-def _impossible_from(initial: int):
+def _impossible_from(initial: int) -> Callable[[list[Operation]], tuple[Operation, str] | None]:
     def impossible(ops: list[Operation]) -> tuple[Operation, str] | None:
         reads = sorted((op for op in ops if op.f == "read" and op.status == "ok"), key=_RET)
         if not reads:
@@ -119,7 +121,7 @@ def _impossible_from(initial: int):
         oks = [op for op in ops if op.f == "add" and op.status == "ok"]
         by_call = sorted(oks, key=_CALL)
         by_ret = sorted(oks, key=_RET)
-        rets = [op.ret for op in by_ret]
+        rets = [cast(int, op.ret) for op in by_ret]  # ok operations: they returned
         infos = sorted((op for op in ops if op.f == "add" and op.status != "ok"), key=_CALL)
         maybe_info = SubsetSums()  # info adds called before the read returned
         concurrent: Counter[int] = Counter()  # amounts of the ok adds that may go either way
@@ -129,9 +131,10 @@ def _impossible_from(initial: int):
             out = read.output
             if not _is_int(out):
                 return read, f"reads {describe_value(out)}, not an integer"
+            returned = cast(int, read.ret)  # an ok read
             # Ok adds called before the read returned may count; those that returned before it
             # was called must (they leave ``concurrent`` and join ``done``).
-            while called < len(by_call) and by_call[called].call <= read.ret:
+            while called < len(by_call) and by_call[called].call <= returned:
                 concurrent[by_call[called].value] += 1
                 called += 1
             must = bisect_left(rets, read.call)
@@ -145,7 +148,7 @@ def _impossible_from(initial: int):
                 amount = by_ret[removed].value
                 done -= amount
                 concurrent[amount] += 1
-            while taken < len(infos) and infos[taken].call <= read.ret:
+            while taken < len(infos) and infos[taken].call <= returned:
                 maybe_info.add(infos[taken].value)
                 taken += 1
             sums = maybe_info.copy()

@@ -22,7 +22,7 @@ value written and then appended to is read as a longer string).
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Any
+from typing import Any, cast
 
 from chaos.history import Operation
 from chaos.models.base import ANY, SAME, Model, by_key, describe_value, freeze, malformed, unsupported
@@ -37,9 +37,9 @@ def canon(value: Any) -> Hashable:
     """A value as a state: the empty string is the absent key (None), lists are tuples."""
     kind = type(value)
     if kind is int or value is None:
-        return value
+        return cast(Hashable, value)
     if kind is str:
-        return value if value else None
+        return cast(Hashable, value) if value else None
     return freeze(value)
 
 
@@ -114,7 +114,7 @@ def _prepare(ops: list[Operation]) -> list[Operation]:
 
 
 def _empty(op: Operation) -> bool:
-    return op.value == "" or op.output == ""
+    return bool(op.value == "" or op.output == "")
 
 
 def _as_register(op: Operation) -> Operation:

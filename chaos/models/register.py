@@ -26,8 +26,8 @@ Why the hooks are sound (they are also fuzzed against a brute-force reference):
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, cast
 
 from chaos.history import Operation
 from chaos.models.base import ANY, SAME, Model, by_key, describe_value, freeze, malformed, unsupported
@@ -37,7 +37,7 @@ def norm(value: Any) -> Hashable:
     """Values as states: ints and strings as they are, lists as tuples."""
     kind = type(value)
     if kind is int or kind is str or value is None:
-        return value
+        return cast(Hashable, value)
     return freeze(value)
 
 
@@ -93,7 +93,7 @@ def _new_value(op: Operation) -> Hashable:
     return norm(op.value) if op.f == "write" else norm(op.value[1])
 
 
-def _prepare_with(name: str, allowed: frozenset[str]):
+def _prepare_with(name: str, allowed: frozenset[str]) -> Callable[[list[Operation]], list[Operation]]:
     def prepare(ops: list[Operation]) -> list[Operation]:
         observed: set[Hashable] = set()
         infos: list[Operation] = []
