@@ -400,10 +400,11 @@ def pair(events: Iterable[dict[str, Any]], where: Callable[[int], str] | None = 
             open_ops[process] = op
             ops.append(op)
         else:
-            op = open_ops.pop(process, None)
-            if op is None:
+            opened = open_ops.pop(process, None)
+            if opened is None:
                 place = where(position) if where is not None else f"event {event['index']}"
                 raise HistoryError(f"{place}: {kind} for process {process} with no open invoke")
+            op = opened
             op.status = kind
             op.complete_index = event["index"]
             op.error = event.get("error")

@@ -31,7 +31,7 @@ class Remote:
     roles = ("api",)
 
     def __init__(self, env: Env) -> None:
-        self.api = env.stores["api"]
+        self.api: Any = env.stores["api"]  # an Endpoint (the http adapter), not a key-value store
 
     @staticmethod
     def operation_names(settings_by_role: dict[str, dict[str, Any]]) -> set[str]:
