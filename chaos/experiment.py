@@ -74,12 +74,25 @@ class WorkloadSpec(Strict):
 
     keys: int | list[str] = Field(1)
     """A number of keys (named ``k0``, ``k1``...) or the key names (at most :data:`MAX_KEYS`)."""
-    mix: dict[str, float] = Field(default_factory=lambda: {"read": 1.0, "write": 1.0})
-    """Operation name -> relative weight."""
-    rate: float | None = Field(None, gt=0)
+    mix: dict[str, Annotated[float, Field(allow_inf_nan=False)]] = Field(
+        default_factory=lambda: {"read": 1.0, "write": 1.0}
+    )
+    """Operation name -> relative weight (finite: a NaN weight would reach ``random.choices``)."""
+    rate: float | None = Field(None, gt=0, allow_inf_nan=False)
     """Operations per second over all workers; unbounded when omitted."""
     operation_timeout: Duration | None = None
     """An operation running longer is abandoned and recorded as ``info``."""
+
+    @field_validator("keys", mode="before")
+    @classmethod
+    def _keys_shape(cls, keys: Any) -> Any:
+        """One message for the union (pydantic would name each branch, ``keys.int`` and all)."""
+        if isinstance(keys, list):
+            if not all(isinstance(k, str) for k in keys):
+                raise ValueError("key names must be strings")
+        elif not isinstance(keys, int) or isinstance(keys, bool):
+            raise ValueError("expected a number of keys or a list of key names")
+        return keys
 
     @field_validator("keys")
     @classmethod
@@ -158,7 +171,7 @@ class Experiment(Strict):
     longer run is a ``duration``)."""
     concurrency: int = Field(4, ge=1, le=100_000)
     """Number of async workers (clients), each with at most one operation outstanding."""
-    time_scale: float = Field(1.0, gt=0)
+    time_scale: float = Field(1.0, gt=0, allow_inf_nan=False)
     """System seconds per wall second for the framework's clock (3600 = an hour a second)."""
     clock: Literal["scaled", "virtual"] = "scaled"
     """``virtual``: system time stands still while anything can run and jumps to the next
@@ -235,12 +248,17 @@ class ExperimentError(BadInput):
     def __init__(self, source: str, problems: list[Problem]) -> None:
         self.source = source
         self.problems = problems
+        if len(problems) == 1 and not problems[0].path and problems[0].line is None:
+            # about the whole file (unreadable, too large, not text): one line, like any error
+            super().__init__(f"{source}: {problems[0].message}")
+            return
         lines = [f"{source}: {len(problems)} problem{'s' if len(problems) != 1 else ''}"]
         lines += [f"  {p}" for p in problems]
         super().__init__("\n".join(lines))
 
     def render(self) -> str:
-        return str(self)  # the file and its problem list: it names itself
+        text = str(self)  # the file and its problem list: it names itself
+        return text if "\n" in text else f"error: {text}"
 
 
 @dataclass(frozen=True)
