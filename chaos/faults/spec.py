@@ -162,6 +162,15 @@ class _Targeted(_Strict):
     nth: int | None = Field(None, ge=1)
     """Hit the Nth matching call only."""
 
+    @field_validator("op", mode="before")
+    @classmethod
+    def _op_shape(cls, op: Any) -> Any:
+        """One message for the union (pydantic would name each branch, ``op.str`` and all)."""
+        names = op if isinstance(op, list) else [op]
+        if op is not None and not all(isinstance(o, str) for o in names):
+            raise ValueError(f"expected an operation name or a list of them ({', '.join(OPS)})")
+        return op
+
     @field_validator("op")
     @classmethod
     def _known_ops(cls, op: str | list[str] | None) -> str | list[str] | None:
