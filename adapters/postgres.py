@@ -123,9 +123,14 @@ def dsn_address(dsn: str) -> str:
             raise ValueError
         query = parse_qs(parts.query)
         host = parts.hostname or (query.get("host") or ["localhost"])[0]
-        port = parts.port or int((query.get("port") or ["5432"])[0])
     except ValueError:
         raise ConfigError("postgres settings: dsn: expected postgresql://[user@]host[:port]/database") from None
+    try:
+        port = parts.port or int((query.get("port") or ["5432"])[0])
+    except ValueError:
+        port = 0
+    if not 0 < port <= 65535:
+        raise ConfigError("postgres settings: dsn: the port must be a number from 1 to 65535")
     if "," in host:  # several hosts: name them all, still without credentials
         return unquote(host)
     return f"{unquote(host)}:{port}"
