@@ -11,6 +11,7 @@ commands that need them.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 from pathlib import Path
@@ -64,6 +65,8 @@ class _Chaos(click.Group):
                 exc.show()
                 code = ExitCode.BAD_INPUT
             except click.UsageError as exc:  # usage line and the problem, exit 3
+                if exc.ctx is None:  # click's parser raises some without one, and shows no usage
+                    exc.ctx = self._usage_context(args, prog_name)
                 exc.show()
                 code = ExitCode.BAD_INPUT
             except click.ClickException as exc:
@@ -76,6 +79,20 @@ class _Chaos(click.Group):
                 _error(exc.render())
                 code = exc.exit_code
         sys.exit(int(code or 0))
+
+    def _usage_context(self, args: Any, prog_name: str | None) -> click.Context:
+        """A context for the command the arguments name (not parsed: they are what is wrong),
+        so that its usage line is shown."""
+        detect = getattr(click.utils, "_detect_program_name", lambda: "chaos")
+        ctx = click.Context(self, info_name=prog_name or detect())
+        command: click.Command = self
+        for word in sys.argv[1:] if args is None else list(args):
+            if not isinstance(command, click.Group):
+                break
+            found = None if word.startswith("-") else command.get_command(ctx, word)
+            if found is not None:
+                ctx, command = click.Context(found, info_name=word, parent=ctx), found
+        return ctx
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -156,7 +173,7 @@ def run(
     from .secrets import Secrets
     from .summary import print_result
 
-    _writable(junit)
+    _writable(junit, "--junit")
     try:
         loaded = _load(experiment)
     except ChaosError as exc:
@@ -175,17 +192,29 @@ def run(
     return result.exit_code
 
 
-def _writable(path: Path | None) -> None:
-    """Refuse a ``--junit`` path that cannot be written before anything runs, rather than
-    lose the outcome of a long run at its very end."""
+def _writable(path: Path | None, option: str) -> None:
+    """Refuse an output path (``--junit``, ``--report``) that cannot be written before anything
+    runs, rather than lose the outcome of a long run at its very end. Nothing is left behind:
+    a file or directory made only to find out is removed again."""
     if path is None:
         return
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise BadInput(f"{option} {path}: cannot write: {blocker} is not a directory")
+    made = [p for p in reversed(path.parents) if not p.exists()]
+    existed = path.exists()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8"):
             pass
     except OSError as exc:
-        raise BadInput(f"--junit {path}: cannot write: {exc.strerror or exc}") from None
+        raise BadInput(f"{option} {path}: cannot write: {exc.strerror or exc}") from None
+    finally:
+        if not existed:
+            path.unlink(missing_ok=True)
+            for directory in reversed(made):
+                with contextlib.suppress(OSError):
+                    directory.rmdir()
 
 
 @main.command()
@@ -227,7 +256,7 @@ def serve_profile(
     """The seed's profile store over HTTP: PUT/GET /profiles/{user} on PostgreSQL and S3."""
     import asyncio
 
-    from adapters import AdapterError
+    from adapters import AdapterError, ConfigError
 
     from .clock import ScaledClock
     from .errors import Unreachable
@@ -246,6 +275,9 @@ def serve_profile(
                                 clock=ScaledClock(time_scale), namespace=namespace, keep=keep, ready=ready))
     except KeyboardInterrupt:
         return ExitCode.MATCHED  # the way to stop a service
+    except ConfigError as exc:  # a malformed --db, --blobs, --bucket...: bad input, not a store that is down
+        option = "--db" if str(exc).startswith("postgres") else "--blobs/--bucket/--region"
+        raise BadInput(f"{option}: {redact_urls(str(exc))}") from None
     except (AdapterError, OSError) as exc:
         raise Unreachable(redact_urls(str(exc))) from None
     except ChaosError as exc:  # a design's actor failed: the service does not go on without it
@@ -284,6 +316,7 @@ def check_command(history: Path, model: str, fmt: str, time_limit: float | None,
     from .summary import print_checks
 
     chosen = get_model(model)
+    _writable(report_path, "--report")
     try:
         events, operations = load_history(history, fmt)
     except OSError as exc:
