@@ -232,10 +232,12 @@ async def serve(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     try:
+        # both built (their settings checked) before either is opened: a typo in the blob
+        # store's settings is bad input even when the database is down
         database = create(db.pop("adapter", "postgres"), {"reuse": True, "keep": keep, **db}, namespace)
+        blob_store = create(blobs.pop("adapter", "s3"), {"reuse": True, "keep": keep, **blobs}, namespace)
         await database.open()
         stores.append(database)
-        blob_store = create(blobs.pop("adapter", "s3"), {"reuse": True, "keep": keep, **blobs}, namespace)
         await blob_store.open()
         stores.append(blob_store)
         used_clock = clock or ScaledClock()
