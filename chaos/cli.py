@@ -294,6 +294,7 @@ def report(run_dir: Path, out: Path | None) -> int:
     """Regenerate report.html from a stored run (history.jsonl, results.json, experiment.yaml)."""
     from .report import report_from_run_dir
 
+    _writable(out, "--out")
     try:
         path = report_from_run_dir(run_dir, out)
     except OSError as exc:

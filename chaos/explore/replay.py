@@ -94,6 +94,8 @@ def load_replay(path: Path) -> tuple[LoadedExperiment, Plan, list[Decision], int
         raise ReplayFileError(f"{path}: not a replay file: {exc}") from None
     except msgspec.DecodeError as exc:
         raise ReplayFileError(f"{path}: not a replay file (malformed or truncated JSON: {exc})") from None
+    except RecursionError:  # msgspec recurses once per nesting level of a free-form value
+        raise ReplayFileError(f"{path}: not a replay file (nested too deeply)") from None
     if document.format != FORMAT:
         raise ReplayFileError(f"{path}: not a replay file (format {document.format!r}, expected {FORMAT})")
     loaded = loads(document.experiment, f"{path}#experiment")
