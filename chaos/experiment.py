@@ -9,6 +9,7 @@ one run of ``chaos validate`` shows everything wrong with a file.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -36,6 +37,12 @@ from .yaml_loader import YamlProblem, load_yaml
 
 MAX_KEYS = 1_000_000
 """More keys than any workload can revisit: every key must see many operations to test anything."""
+MIN_TIME_SCALE = 0.001
+"""A system second lasting more than 1,000 wall seconds: a one-second delay would outlast the run."""
+MAX_TIME_SCALE = 1e9
+"""Thirty system years a wall second."""
+MAX_PLANNED_SECONDS = 365 * 86400
+"""Operations at a rate that cannot finish within a year, with no duration to end the run."""
 
 
 class Strict(BaseModel):
@@ -110,6 +117,8 @@ class WorkloadSpec(Strict):
     def _mix(cls, mix: dict[str, float]) -> dict[str, float]:
         if not mix or any(w < 0 for w in mix.values()) or sum(mix.values()) <= 0:
             raise ValueError("mix needs at least one operation with a positive weight, and none negative")
+        if not math.isfinite(sum(mix.values())):
+            raise ValueError("the weights add up to more than a float holds: use smaller numbers (only ratios count)")
         return mix
 
     def key_names(self) -> list[str]:
@@ -171,7 +180,7 @@ class Experiment(Strict):
     longer run is a ``duration``)."""
     concurrency: int = Field(4, ge=1, le=100_000)
     """Number of async workers (clients), each with at most one operation outstanding."""
-    time_scale: float = Field(1.0, gt=0, allow_inf_nan=False)
+    time_scale: float = Field(1.0, ge=MIN_TIME_SCALE, le=MAX_TIME_SCALE, allow_inf_nan=False)
     """System seconds per wall second for the framework's clock (3600 = an hour a second)."""
     clock: Literal["scaled", "virtual"] = "scaled"
     """``virtual``: system time stands still while anything can run and jumps to the next
@@ -202,6 +211,12 @@ class Experiment(Strict):
         found: list[tuple[tuple[Any, ...], str]] = []
         if self.mode == "run" and self.duration is None and self.operations is None:
             found.append(((), "set duration, operations, or both, so that the run ends"))
+        rate = self.workload.rate
+        if self.mode == "run" and self.duration is None and self.operations and rate:
+            seconds = self.operations / rate
+            if seconds > MAX_PLANNED_SECONDS:
+                found.append((("workload", "rate"), f"{self.operations:,} operations at {rate:g} per second take "
+                               f"{seconds / 86400:,.0f} days: set a duration, or a higher rate"))
         memory_only = [n for n, s in self.stores.items() if s.adapter != "memory"]
         if self.mode == "explore" and memory_only:
             found.append((("mode",), f"mode: explore drives in-memory stores only; stores "
