@@ -254,7 +254,13 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line else ""
-        return f"{where}{self.path or '(top)'}: {self.message}"
+        return _one_line(f"{where}{self.path or '(top)'}: {self.message}")
+
+
+def _one_line(text: str) -> str:
+    """A line break in a key or a message (a key ``"a\\nb"``, an exception's text) would split
+    a problem over two lines of the list: shown as an escape instead."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class ExperimentError(BadInput):
@@ -327,10 +333,20 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc)
 
 
-def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Drop pydantic's union-branch and validator tags so paths match the YAML."""
-    loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
-    return clean_fault_loc(loc)
+_PYDANTIC_TAG = re.compile(r"\[key\]|[a-z][a-z_-]*\[.*\]|function-.*", re.DOTALL)
+"""Tags pydantic puts in error paths: union branches and validators (``list[str]``,
+``function-after[...]``, ``literal['auto']``), and ``[key]`` for a mapping's key."""
+
+
+def _clean_loc(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int] | None = None) -> tuple[Any, ...]:
+    """Drop pydantic's union-branch and validator tags so paths match the YAML; a part that is
+    a key of the file (``"list[str]": 1``, ``"\\x1b[31m": 1``) is kept whatever it looks like."""
+    kept: list[Any] = []
+    for part in loc:
+        in_file = lines is not None and (*kept, part) in lines
+        if in_file or not (isinstance(part, str) and _PYDANTIC_TAG.fullmatch(part)):
+            kept.append(part)
+    return clean_fault_loc(tuple(kept))
 
 
 def _nearest_line(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | None:
@@ -361,7 +377,7 @@ def loads(text: str, source: str = "<string>") -> LoadedExperiment:
         experiment = Experiment.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
-            loc = _clean_loc(tuple(error["loc"]))
+            loc = _clean_loc(tuple(error["loc"]), lines)
             message = error["msg"]
             if message.startswith("Value error, "):
                 message = message[len("Value error, ") :]

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .corpus import Case, Content
+from .corpus import RUN_ARTIFACTS_ON_ERROR, Case, Content
 
 BASE: dict[str, Any] = {
     "name": "corpus",
@@ -86,6 +86,10 @@ class BadFile:
     hidden: tuple[str, ...] = ()
     path: str = "e.yaml"
     """Where the experiment is written (a case may make it something else)."""
+    commands: tuple[str, ...] = ("validate", "run")
+    """``run`` only for what only a run can find (a system's ``setup()`` that raises)."""
+    leaves: frozenset[str] = frozenset()
+    """What ``chaos run`` may leave (a run that started keeps its history and says why it stopped)."""
 
 
 def bad(id: str, changes: Mapping[str, Any], *named: str, **extra: Any) -> BadFile:
@@ -112,11 +116,14 @@ def cases(files: list[BadFile]) -> list[Case]:
             "process": f.process,
             "env": f.env,
             "hidden": f.hidden,
+            "leaves": f.leaves,
         }
         # a module's import side effects are the same in either command: run's in a process
         # of its own (the real entry point, sys.exit and all), validate's in this one
-        out.append(Case(f"validate-{f.id}", "validate", ("validate", f.path), **{**common, "process": False}))
-        out.append(Case(f"run-{f.id}", "run", ("run", f.path, "--out", "run", "--no-progress"), **common))
+        if "validate" in f.commands:
+            out.append(Case(f"validate-{f.id}", "validate", ("validate", f.path), **{**common, "process": False}))
+        if "run" in f.commands:
+            out.append(Case(f"run-{f.id}", "run", ("run", f.path, "--out", "run", "--no-progress"), **common))
     return out
 
 
@@ -337,6 +344,9 @@ TOP = [
     bad("secrets-bad-name", {"secrets": ["not a name"]}, "secrets.0: String should match pattern"),
     bad("unknown-top-level-key", {"colour": "red"}, "colour: unknown key"),
     bad("misspelled-key", {"operatons": 10}, "operatons: unknown key"),
+    bad("key-with-a-line-break", {"colour\nred": 1}, "colour\\nred: unknown key"),
+    bad("key-with-an-escape-sequence", {"\x1b[31mred": 1}, "\\x1b[31mred: unknown key"),
+    bad("nested-key-with-brackets", {"stores.db.list[str]": 1}, "stores.db.list[str]: unknown key"),
     bad(
         "several-problems",
         {"concurrency": "many", "colour": "red", "checks": DROP},
@@ -692,6 +702,7 @@ _IMPORT_FAILURES = {
     "keyerror": ("import os\nTOKEN = os.environ['CHAOS_CORPUS_NO_SUCH_VAR']\n", "corpus_keyerror.py:2)"),
     "recursion": ("def f():\n    return f()\nf()\n", "RecursionError"),
     "zero-division": ("RATE = 1 / 0\n", "ZeroDivisionError: division by zero"),
+    "two-line-message": ("raise RuntimeError('first line\\nsecond line')\n", "RuntimeError: first line\\nsecond line"),
     "not-a-class": ("System = 42\n", "'System' is a int, not a class"),
     "attribute-missing": ("class Other:\n    pass\n", "has no attribute 'System'"),
     "bad-encoding": (
@@ -702,6 +713,30 @@ _IMPORT_FAILURES = {
     ),
 }
 """A user's system module that fails on import, and what the error must say."""
+
+_SETUP_RAISES = """\
+from chaos.systems.register import Register
+
+
+class System(Register):
+    async def setup(self):
+        raise RuntimeError("no schema\\nrun migrations first")
+"""
+
+RUN_ONLY = [
+    BadFile(
+        "system-setup-raises-two-lines",
+        variant({"system": "corpus_setup_raises:System"}),
+        (
+            "error: the system's setup() raised RuntimeError: no schema\\nrun migrations first",
+            "corpus_setup_raises.py:6",
+        ),
+        form="line",
+        modules={"corpus_setup_raises.py": _SETUP_RAISES},
+        commands=("run",),
+        leaves=frozenset({"run", *(f"run/{name}" for name in RUN_ARTIFACTS_ON_ERROR)}),
+    ),
+]
 
 IMPORTS: list[BadFile] = []
 for _name, (_source, _said) in _IMPORT_FAILURES.items():
@@ -1039,6 +1074,7 @@ FAULTS = [
 ]
 
 FILES: list[BadFile] = [
+    *RUN_ONLY,
     *SYNTAX,
     *HOSTILE,
     *TOP,
