@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .corpus import RUN_ARTIFACTS_ON_ERROR, Case, Content
+from .corpus import RUN_ARTIFACTS_ON_ERROR, Case, Content, Form
 
 BASE: dict[str, Any] = {
     "name": "corpus",
@@ -78,7 +78,7 @@ class BadFile:
     id: str
     text: str | bytes
     named: tuple[str, ...]
-    form: str = "problems"
+    form: Form = "problems"
     within: float | None = None
     process: bool = False
     modules: Mapping[str, Content] = field(default_factory=dict)
@@ -693,7 +693,7 @@ SYSTEM = [
     ),
 ]
 
-_IMPORT_FAILURES = {
+_IMPORT_FAILURES: dict[str, tuple[str | bytes, str]] = {
     "import-error": ("import corpus_missing_dependency\n", "No module named 'corpus_missing_dependency'"),
     "syntax-error": ("class Broken(:\n    pass\n", "invalid syntax"),
     "runtime-error": ("raise RuntimeError('no database configured')\n", "RuntimeError: no database configured"),
@@ -705,12 +705,7 @@ _IMPORT_FAILURES = {
     "two-line-message": ("raise RuntimeError('first line\\nsecond line')\n", "RuntimeError: first line\\nsecond line"),
     "not-a-class": ("System = 42\n", "'System' is a int, not a class"),
     "attribute-missing": ("class Other:\n    pass\n", "has no attribute 'System'"),
-    "bad-encoding": (
-        b"# -*- coding: latin-1 -*-\nx = '\xff\xfe'\nclass System:\n    roles = ('db',)\n    def "
-        b"__init__(self, env): pass\n    async def read(self, k, v): return None\n    async def write(self, "
-        b"k, v): return v\n",
-        None,
-    ),
+    "not-utf8": (b"NAME = '\xff\xfe'\n", "'utf-8' codec can't decode byte 0xff"),
 }
 """A user's system module that fails on import, and what the error must say."""
 
@@ -740,8 +735,6 @@ RUN_ONLY = [
 
 IMPORTS: list[BadFile] = []
 for _name, (_source, _said) in _IMPORT_FAILURES.items():
-    if _said is None:
-        continue
     _module = f"corpus_{_name.replace('-', '_')}"
     IMPORTS.append(
         BadFile(

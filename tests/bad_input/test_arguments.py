@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .corpus import Case, Outcome, check, run_all
+from .corpus import Case, Form, Outcome, check, run_all
 from .experiment_files import BASE_TEXT
 
 GOOD = {"e.yaml": BASE_TEXT}
@@ -28,27 +28,27 @@ def run(
     id: str,
     *args: str,
     named: tuple[str, ...],
-    form: str = "usage",
+    form: Form = "usage",
     files: dict[str, str] | None = None,
     leaves: frozenset[str] = frozenset(),
 ) -> Case:
     return Case(
-        f"run-{id}",
+        f"run-args-{id}",
         "run",
         ("run", *args),
         files={**GOOD, **NOT_A_DIRECTORY, **(files or {})},
         named=named,
         form=form,
         leaves=leaves,
-    )  # type: ignore[arg-type]
+    )
 
 
-def validate(id: str, *args: str, named: tuple[str, ...], form: str = "usage") -> Case:
-    return Case(f"validate-{id}", "validate", ("validate", *args), files=GOOD, named=named, form=form)  # type: ignore[arg-type]
+def validate(id: str, *args: str, named: tuple[str, ...], form: Form = "usage") -> Case:
+    return Case(f"validate-args-{id}", "validate", ("validate", *args), files=GOOD, named=named, form=form)
 
 
 def check_args(
-    id: str, *args: str, named: tuple[str, ...], form: str = "usage", files: dict[str, str] | None = None
+    id: str, *args: str, named: tuple[str, ...], form: Form = "usage", files: dict[str, str] | None = None
 ) -> Case:
     return Case(
         f"check-{id}",
@@ -57,10 +57,10 @@ def check_args(
         files={**HISTORY_FILES, **NOT_A_DIRECTORY, **(files or {})},
         named=named,
         form=form,
-    )  # type: ignore[arg-type]
+    )
 
 
-def serve(id: str, *args: str, named: tuple[str, ...], form: str = "usage", code: int = 3) -> Case:
+def serve(id: str, *args: str, named: tuple[str, ...], form: Form = "usage", code: int = 3) -> Case:
     """``chaos serve profile`` with a PostgreSQL DSN that is well formed but never used: each of
     these stops before a store is opened."""
     argv: tuple[str, ...] = ("serve", "profile")
@@ -73,9 +73,9 @@ def serve(id: str, *args: str, named: tuple[str, ...], form: str = "usage", code
         argv,
         named=named,
         form=form,
-        code=code,  # type: ignore[arg-type]
+        code=code,
         env={"CHAOS_PG_DSN": None, "CHAOS_S3_ENDPOINT": None},
-    )  # type: ignore[dict-item]
+    )
 
 
 CASES: list[Case] = [
@@ -161,7 +161,14 @@ CASES: list[Case] = [
         leaves=frozenset({"ci", "ci/junit.xml"}),
     ),
     run("progress-with-a-value", "e.yaml", "--progress=fast", named=("Option '--progress' does not take a value",)),
-    Case("run-unknown-command", "run", ("runn", "e.yaml"), files=GOOD, named=("No such command 'runn'",), form="usage"),
+    Case(
+        "run-args-unknown-command",
+        "run",
+        ("runn", "e.yaml"),
+        files=GOOD,
+        named=("No such command 'runn'",),
+        form="usage",
+    ),
     # chaos validate
     validate("no-experiment", named=("Missing argument 'EXPERIMENT'",)),
     validate("two-experiments", "e.yaml", "e.yaml", named=("unexpected extra argument",)),
@@ -342,7 +349,7 @@ CASES: list[Case] = [
         named=("Missing option '--db'",),
         form="usage",
         env={"CHAOS_PG_DSN": None},
-    ),  # type: ignore[dict-item]
+    ),
 ]
 
 

@@ -82,12 +82,13 @@ def experiment(adapter: str, settings: dict[str, Any], **top: Any) -> str:
 
 def store_settings(adapter: str, address: str, **extra: Any) -> dict[str, Any]:
     """Settings of ``adapter`` pointed at ``address`` (``host:port``)."""
-    made: dict[str, Any] = {
+    by_adapter: dict[str, dict[str, Any]] = {
         "postgres": {"dsn": f"postgresql://postgres@{address}/test"},
         "s3": {"endpoint_url": f"http://{address}", "bucket": "chaos", **S3_CREDENTIALS},
         "http": {"base_url": f"http://{address}", "operations": KV_OPERATIONS, "value_encoding": "base64"},
         "redis": {"url": f"redis://{address}/0"},
-    }[adapter]
+    }
+    made = by_adapter[adapter]
     return {**made, **extra}
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .corpus import Case, Outcome, check, run_all
+from .corpus import Case, Form, Outcome, check, run_all
 from .experiment_files import HOSTILE_SECONDS, laughs
 
 Document = dict[str, Any]
@@ -41,7 +41,7 @@ def raw(make: Callable[[str], str | bytes]) -> Callable[[Path], str | bytes]:
     return lambda base: make((base / "explore" / "replay.json").read_text(encoding="utf-8"))
 
 
-def replay(id: str, content: Any, *named: str, form: str = "line", within: float | None = None) -> Case:
+def replay(id: str, content: Any, *named: str, form: Form = "line", within: float | None = None) -> Case:
     files = {} if content is None else {"r.json": content}
     return Case(
         f"replay-{id}",
@@ -51,7 +51,7 @@ def replay(id: str, content: Any, *named: str, form: str = "line", within: float
         named=named,
         form=form,
         within=within,
-    )  # type: ignore[arg-type]
+    )
 
 
 def _set(path: str, value: Any) -> Callable[[Document], None]:

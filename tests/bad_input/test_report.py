@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .corpus import Case, Content, Outcome, check, run_all
+from .corpus import Case, Content, Form, Outcome, check, run_all
 from .experiment_files import HOSTILE_SECONDS, laughs
 
 STORED = ("history.jsonl", "results.json", "experiment.yaml", "seed")
@@ -65,7 +65,7 @@ def report(
     id: str,
     named: tuple[str, ...],
     *,
-    form: str = "line",
+    form: Form = "line",
     within: float | None = None,
     args: tuple[str, ...] = (),
     extra: dict[str, Content] | None = None,
@@ -87,7 +87,7 @@ def report(
         named=named,
         form=form,
         within=within,
-    )  # type: ignore[arg-type]
+    )
 
 
 NO_RESULTS: dict[str, Any] = {"results_json": None}
