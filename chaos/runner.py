@@ -421,10 +421,7 @@ class Runner:
                 delay = next_at - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            try:
-                f, key, value = stream.next()
-            except Exception as exc:  # the system's request() hook
-                raise SystemCodeError("request()", exc) from exc
+            f, key, value = stream.next()  # the system's request() hook raises SystemCodeError
             began = clock() - start
             event = Event(process, "invoke", f, key, value, began, next_index())
             mark = len(buffer)

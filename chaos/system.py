@@ -247,6 +247,23 @@ def default_request(f: str, key: Any, n: int, expected: Any) -> Any:
     return n
 
 
+def request_hook(system: type) -> Callable[[str, Any, int, Any], Any]:
+    """The system's ``request()`` hook, or :func:`default_request`. An exception from the hook is
+    the system's bug (a :class:`SystemCodeError` naming the hook and the line), in a run and in
+    an exploration alike; one from the framework's own drawing of operations is not blamed on it."""
+    hook = getattr(system, "request", None)
+    if hook is None:
+        return default_request
+
+    def request(f: str, key: Any, n: int, expected: Any) -> Any:
+        try:
+            return hook(f, key, n, expected)
+        except Exception as exc:
+            raise SystemCodeError("request()", exc) from exc
+
+    return request
+
+
 async def supervise(name: str, factory: Callable[[Env], Any], env: Env) -> None:
     """Run background actor ``name`` until cancelled. A crash injected into it (a
     ``BaseException`` by design) or a store error it let escape restarts it, as a supervisor

@@ -718,6 +718,18 @@ class System(Register):
         raise RuntimeError("no schema\\nrun migrations first")
 """
 
+_REQUEST_RAISES = """\
+from chaos.systems.register import Register
+
+
+class System(Register):
+    @staticmethod
+    def request(f, key, n, expected):
+        raise ValueError(f"no value for n={n}")
+"""
+
+_LEAVES = frozenset({"run", *(f"run/{name}" for name in RUN_ARTIFACTS_ON_ERROR)})
+
 RUN_ONLY = [
     BadFile(
         "system-setup-raises-two-lines",
@@ -729,7 +741,32 @@ RUN_ONLY = [
         form="line",
         modules={"corpus_setup_raises.py": _SETUP_RAISES},
         commands=("run",),
-        leaves=frozenset({"run", *(f"run/{name}" for name in RUN_ARTIFACTS_ON_ERROR)}),
+        leaves=_LEAVES,
+    ),
+    BadFile(
+        "system-request-hook-raises",
+        variant({"system": "corpus_request_raises:System"}),
+        ("error: the system's request() raised ValueError: no value for n=", "corpus_request_raises.py:7"),
+        form="line",
+        modules={"corpus_request_raises.py": _REQUEST_RAISES},
+        commands=("run",),
+        leaves=_LEAVES,
+    ),
+    BadFile(
+        "system-request-hook-raises-exploring",
+        variant(
+            {
+                "system": {"name": "corpus_request_raises_explore:System", "servers": 1},
+                "mode": "explore",
+                "operations": DROP,
+                "explore.max_operations": 2,
+            }
+        ),
+        ("error: the system's request() raised ValueError: no value for n=1", "corpus_request_raises_explore.py:7"),
+        form="line",
+        modules={"corpus_request_raises_explore.py": _REQUEST_RAISES},
+        commands=("run",),
+        leaves=_LEAVES,
     ),
 ]
 
