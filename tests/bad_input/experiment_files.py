@@ -728,6 +728,22 @@ class System(Register):
         raise ValueError(f"no value for n={n}")
 """
 
+_ACTOR_RAISES = """\
+from chaos.systems.register import Register
+
+
+class Janitor:
+    def __init__(self, env):
+        self.env = env
+
+    async def run(self):
+        raise KeyError("imageId")
+
+
+class System(Register):
+    actors = {"janitor": Janitor}
+"""
+
 _LEAVES = frozenset({"run", *(f"run/{name}" for name in RUN_ARTIFACTS_ON_ERROR)})
 
 RUN_ONLY = [
@@ -765,6 +781,31 @@ RUN_ONLY = [
         ("error: the system's request() raised ValueError: no value for n=1", "corpus_request_raises_explore.py:7"),
         form="line",
         modules={"corpus_request_raises_explore.py": _REQUEST_RAISES},
+        commands=("run",),
+        leaves=_LEAVES,
+    ),
+    BadFile(
+        "system-actor-raises",
+        variant({"system": "corpus_actor_raises:System", "operations": 100_000}),
+        ("error: the system's actor 'janitor' raised KeyError: 'imageId'", "corpus_actor_raises.py:9"),
+        form="line",
+        modules={"corpus_actor_raises.py": _ACTOR_RAISES},
+        commands=("run",),
+        leaves=_LEAVES,
+    ),
+    BadFile(
+        "system-actor-raises-exploring",
+        variant(
+            {
+                "system": {"name": "corpus_actor_raises_explore:System", "servers": 1},
+                "mode": "explore",
+                "operations": DROP,
+                "explore.max_operations": 2,
+            }
+        ),
+        ("error: the system's actor 'janitor' raised KeyError: 'imageId'", "corpus_actor_raises_explore.py:9"),
+        form="line",
+        modules={"corpus_actor_raises_explore.py": _ACTOR_RAISES},
         commands=("run",),
         leaves=_LEAVES,
     ),
