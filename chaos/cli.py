@@ -101,6 +101,16 @@ class _Chaos(click.Group):
             raise Interrupted("interrupted") from None
 
 
+class _Path(click.Path):
+    """A path that is not empty: ``--out "$OUT"`` with ``OUT`` unset would otherwise mean the
+    working directory, and a run would replace the files of that name there."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty path (is the variable that should give it unset?)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 class _Seconds(click.ParamType):
     """A positive, finite number of seconds."""
 
@@ -132,7 +142,7 @@ def _load(path: Path) -> LoadedExperiment:
 
 
 @main.command()
-@click.argument("experiment", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("experiment", type=_Path(dir_okay=False, path_type=Path))
 def validate(experiment: Path) -> int:
     """Check an experiment file without running it: the schema, and everything knowable
     without a store (the system's module and methods, models, adapters and their settings)."""
@@ -142,12 +152,12 @@ def validate(experiment: Path) -> int:
 
 
 @main.command()
-@click.argument("experiment", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Run directory to write.")
+@click.argument("experiment", type=_Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=_Path(file_okay=False, path_type=Path), help="Run directory to write.")
 @click.option("--seed", type=int, help="Override the experiment's seed.")
 @click.option(
     "--junit",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_Path(dir_okay=False, path_type=Path),
     help="Also write the JUnit XML here (it is always written into the run directory).",
 )
 @click.option("--report/--no-report", default=True, show_default=True, help="Write report.html into the run directory.")
@@ -218,8 +228,8 @@ def _writable(path: Path | None, option: str) -> None:
 
 
 @main.command()
-@click.argument("replay_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Run directory to write.")
+@click.argument("replay_file", type=_Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=_Path(file_okay=False, path_type=Path), help="Run directory to write.")
 def replay(replay_file: Path, out: Path | None) -> int:
     """Re-execute a replay file from an exploration exactly; exit 1 if it shows a violation."""
     from .pipeline import replay as run_replay
@@ -286,9 +296,9 @@ def serve_profile(
 
 
 @main.command()
-@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("run_dir", type=_Path(file_okay=False, path_type=Path))
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of RUN_DIR/report.html."
+    "--out", type=_Path(dir_okay=False, path_type=Path), help="Write here instead of RUN_DIR/report.html."
 )
 def report(run_dir: Path, out: Path | None) -> int:
     """Regenerate report.html from a stored run (history.jsonl, results.json, experiment.yaml)."""
@@ -304,11 +314,11 @@ def report(run_dir: Path, out: Path | None) -> int:
 
 
 @main.command(name="check")
-@click.argument("history", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("history", type=_Path(dir_okay=False, path_type=Path))
 @click.option("--model", required=True, help="Model name, e.g. cas-register, kv, register, profile.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "edn"]), default="jsonl", show_default=True)
 @click.option("--time-limit", type=_Seconds(), help="Seconds before the verdict is unknown.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--report", "report_path", type=_Path(dir_okay=False, path_type=Path),
               help="Write an HTML report of the history and the verdict to this file.")
 def check_command(history: Path, model: str, fmt: str, time_limit: float | None, report_path: Path | None) -> int:
     """Re-check a stored history (ours, or a Jepsen EDN history)."""

@@ -282,6 +282,21 @@ CASES: list[Case] = [
         files={"r.json": raw(lambda text: text), "blocker": "x"},
         named=("cannot write the run directory blocker/run: Not a directory",),
     ),
+    Case(
+        "replay-out-empty",
+        "replay",
+        ("replay", "r.json", "--out", ""),
+        files={"r.json": raw(lambda text: text)},
+        form="usage",
+        named=("Invalid value for '--out': an empty path",),
+    ),
+    Case(
+        "replay-file-empty",
+        "replay",
+        ("replay", ""),
+        form="usage",
+        named=("Invalid value for 'REPLAY_FILE': an empty path",),
+    ),
     Case("replay-no-file", "replay", ("replay",), form="usage", named=("Missing argument 'REPLAY_FILE'",)),
     Case(
         "replay-unknown-option",

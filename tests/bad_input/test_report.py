@@ -313,6 +313,20 @@ CASES: list[Case] = [
         args=("--out", "outdir"),
         extra={"outdir/keep": ""},
     ),
+    Case(
+        "report-directory-empty",
+        "report",
+        ("report", ""),
+        form="usage",
+        named=("Invalid value for 'RUN_DIR': an empty path",),
+    ),
+    Case(
+        "report-out-empty",
+        "report",
+        ("report", "rd", "--out", ""),
+        form="usage",
+        named=("Invalid value for '--out': an empty path",),
+    ),
     Case("report-no-directory", "report", ("report",), form="usage", named=("Missing argument 'RUN_DIR'",)),
     Case(
         "report-unknown-option",
