@@ -170,7 +170,8 @@ class ExploreSpec(Strict):
 class Experiment(Strict):
     """A whole experiment file."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
+    """Names the run directory (``runs/<name>/``) and the stores' namespace: a file name."""
     description: str = ""
     seed: int | None = None
     """Seeds every random choice; printed and stored, chosen at random when omitted."""

@@ -299,6 +299,7 @@ TOP = [
     bad("name-with-spaces", {"name": "my experiment"}, "name: String should match pattern"),
     bad("name-empty", {"name": ""}, "name: String should match pattern"),
     bad("name-path", {"name": "../../etc"}, "name: String should match pattern"),
+    bad("name-too-long", {"name": "a" * 300}, "name: String should have at most 100 characters"),
     bad("name-a-list", {"name": ["a", "b"]}, "name: Input should be a valid string"),
     bad("description-a-mapping", {"description": {"a": 1}}, "description: Input should be a valid string"),
     bad("seed-a-word", {"seed": "lucky"}, "seed: Input should be a valid integer"),
