@@ -305,6 +305,53 @@ REAL: list[Case] = [
         "error: store 'db': s3 at @s3_address@: bucket 'corpus-no-such-bucket' does not exist",
     ),
 ]
+SERVE_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "CHAOS_PG_DSN": None}
+
+
+def serve(id: str, *args: str, code: int, named: tuple[str, ...]) -> Case:
+    """``chaos serve profile`` on the real PostgreSQL and moto, failing to listen; its data
+    (``--no-keep``) is removed on the way out."""
+    argv = (
+        "serve",
+        "profile",
+        "--db",
+        "@pg@",
+        "--blobs",
+        "@s3@",
+        "--bucket",
+        SERVE_BUCKET,
+        "--no-keep",
+        "--namespace",
+        f"{NAME}-serve",
+        *args,
+    )
+    return Case(f"serve-{id}", "serve", argv, code=code, named=named, process=True, env=SERVE_ENV)
+
+
+SERVE_BUCKET = "corpus-serve"
+REAL += [
+    serve(
+        "host-unknown",
+        "--host",
+        "no-such-host.invalid",
+        code=3,
+        named=("error: --host no-such-host.invalid: cannot listen there",),
+    ),
+    serve(
+        "host-not-here",
+        "--host",
+        "192.0.2.1",
+        code=3,
+        named=("error: --host 192.0.2.1: cannot listen there (", "give an address of this machine"),
+    ),
+    serve(
+        "port-in-use",
+        "--port",
+        "@busy@",
+        code=UNREACHABLE,
+        named=("error: cannot listen on 127.0.0.1:@busy@: the port is in use",),
+    ),
+]
 CASES = LOCAL + REAL
 
 
@@ -402,6 +449,13 @@ def _with(url: str, *, path: str | None = None, user: str | None = None) -> str:
     return urlunsplit((parts.scheme, netloc, path if path is not None else parts.path, parts.query, ""))
 
 
+async def _bucket(s3: dict[str, Any], bucket: str) -> None:
+    """Make ``bucket`` (the service needs one that exists)."""
+    store = create("s3", {**s3, "bucket": bucket, "create_bucket": True, "conditional_writes": False}, "setup")
+    await store.open()
+    await store.close()
+
+
 async def _leftovers(pg_dsn: str, redis_url: str, s3: dict[str, Any]) -> list[str]:
     """What a run of this corpus could have left in the real servers."""
     found: list[str] = []
@@ -432,6 +486,8 @@ def real_outcomes(
 ) -> tuple[Path, dict[str, Outcome], dict[str, str]]:
     root = tmp_path_factory.mktemp("infrastructure-real")
     s3_settings = {"endpoint_url": s3_server, "region": "us-east-1", **S3_CREDENTIALS}
+    asyncio.run(_bucket(s3_settings, SERVE_BUCKET))
+    busy = socket.create_server(("127.0.0.1", 0))
     context = {
         "pg_no_database": _with(pg_dsn, path="/chaos_corpus_no_such_db"),
         "pg_no_role": _with(pg_dsn, user="chaos_corpus_no_role:${CORPUS_PG_ROLE_PASSWORD}"),
@@ -440,8 +496,13 @@ def real_outcomes(
         "redis_address": _address(redis_url, 6379),
         "s3": s3_settings["endpoint_url"],
         "s3_address": _address(s3_settings["endpoint_url"], 80),
+        "pg": pg_dsn,
+        "busy": str(busy.getsockname()[1]),
     }
-    outcomes = run_all(REAL, root, context)
+    try:
+        outcomes = run_all(REAL, root, context)
+    finally:
+        busy.close()
     assert asyncio.run(_leftovers(pg_dsn, redis_url, s3_settings)) == []
     return root, outcomes, context
 
