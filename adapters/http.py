@@ -81,7 +81,7 @@ from .errors import (
 )
 from .retry import Retrying, transient
 from .settings import CommonSettings, validate_settings
-from .units import Duration
+from .units import Duration, Integer
 
 PLACEHOLDERS = frozenset({"key", "raw_key", "value", "expected", "new", "prefix", "namespace"})
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -223,7 +223,7 @@ class HttpSettings(CommonSettings):
     """Prepended to every key; default ``<namespace>/``."""
     value_encoding: Literal["utf-8", "base64"] = "utf-8"
     """How byte values are written into text and JSON (raw bodies carry the bytes as they are)."""
-    pool_size: int | None = Field(None, ge=1, le=10_000)
+    pool_size: Integer | None = Field(None, ge=1, le=10_000)
 
     @field_validator("base_url")
     @classmethod

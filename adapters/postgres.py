@@ -60,7 +60,7 @@ from .errors import (
 )
 from .retry import Retrying, transient
 from .settings import CommonSettings, validate_settings
-from .units import Duration
+from .units import Duration, Integer
 
 DEFAULT_POOL_SIZE = 10
 """Connections when neither the settings nor the engine give a concurrency."""
@@ -86,9 +86,9 @@ class PostgresSettings(CommonSettings):
 
     dsn: str
     table: str | None = Field(None, min_length=1, max_length=63)
-    pool_size: int | None = Field(None, ge=1, le=1000)
-    min_size: int | None = Field(None, ge=0, le=1000)
-    max_size: int | None = Field(None, ge=1, le=1000)
+    pool_size: Integer | None = Field(None, ge=1, le=1000)
+    min_size: Integer | None = Field(None, ge=0, le=1000)
+    max_size: Integer | None = Field(None, ge=1, le=1000)
     isolation: Literal["read_committed", "repeatable_read", "serializable"] | None = None
     statement_timeout: Duration | None = Field(None, gt=0)
     command_timeout: Duration | None = Field(None, gt=0)

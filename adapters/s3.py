@@ -86,7 +86,7 @@ from .errors import (
 )
 from .retry import Retrying, transient
 from .settings import CommonSettings, validate_settings
-from .units import Duration
+from .units import Duration, Integer
 
 DEFAULT_POOL_SIZE = 10
 MAX_DEFAULT_POOL_SIZE = 64
@@ -106,7 +106,7 @@ class S3Settings(CommonSettings):
     aws_secret_access_key: str | None = None
     aws_session_token: str | None = None
     create_bucket: bool = False
-    pool_size: int | None = Field(None, ge=1, le=1000)
+    pool_size: Integer | None = Field(None, ge=1, le=1000)
     read_timeout: Duration = Field(30.0, gt=0)
     conditional_writes: Literal["auto"] | bool = "auto"
 
@@ -117,7 +117,7 @@ class S3Settings(CommonSettings):
         if value != "auto" and not isinstance(value, bool):
             raise ValueError("expected auto, true or false")
         return value
-    cas_rounds: int = Field(8, ge=1, le=1000)
+    cas_rounds: Integer = Field(8, ge=1, le=1000)
     addressing_style: Literal["path", "virtual", "auto"] | None = None
 
 

@@ -3,7 +3,8 @@
 Durations are seconds: a number, or a string with a unit (``500ms``, ``10s``, ``2m``,
 ``1.5h``, ``1d``). Sizes are bytes: a number, or a string with an SI unit, powers of 1000
 (``KB``, ``MB``, ``GB``, ``TB``: ``64KB`` is 64,000 bytes, as Toxiproxy's rates are), or an
-IEC unit, powers of 1024 (``KiB``, ``MiB``, ``GiB``, ``TiB``).
+IEC unit, powers of 1024 (``KiB``, ``MiB``, ``GiB``, ``TiB``). Plain numbers
+(:data:`Integer`, :data:`Number`) are never booleans.
 
 This module lives in ``adapters`` because adapters need it and never import the engine; the
 engine imports it from here.
@@ -57,10 +58,24 @@ def parse_size(value: Any) -> int:
     return size
 
 
+def not_a_bool(value: Any) -> Any:
+    """A number as a file writes it: pydantic would read ``true`` as 1, and YAML reads ``yes``,
+    ``no``, ``on`` and ``off`` as booleans, so ``concurrency: yes`` would silently be 1."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true or false (YAML reads yes, no, on and off as booleans)")
+    return value
+
+
+Integer = Annotated[int, BeforeValidator(not_a_bool)]
+"""An integer, never a boolean."""
+
+Number = Annotated[float, BeforeValidator(not_a_bool)]
+"""A number, never a boolean."""
+
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 """Seconds, as a number or a string with a unit (``ms``, ``s``, ``m``, ``h``, ``d``)."""
 
 Size = Annotated[int, BeforeValidator(parse_size)]
 """Bytes, as a number or a string with a unit (``KB`` = 1000, ``KiB`` = 1024, ...)."""
 
-__all__ = ["Duration", "Size", "parse_duration", "parse_size"]
+__all__ = ["Duration", "Integer", "Number", "Size", "not_a_bool", "parse_duration", "parse_size"]

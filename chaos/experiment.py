@@ -24,7 +24,7 @@ from pydantic import (
     field_validator,
 )
 
-from adapters.units import Duration, Size
+from adapters.units import Duration, Integer, Number, Size
 
 from .errors import BadInput
 from .faults.spec import NETWORK_ADDRESS_KEYS, FaultSpec, clean_fault_loc, refine_fault_error
@@ -62,7 +62,7 @@ class SystemSpec(Strict):
     """The system under test: a built-in name or ``module:attr`` of the user's own code."""
 
     name: str
-    servers: int | None = Field(None, ge=1, le=100_000)
+    servers: Integer | None = Field(None, ge=1, le=100_000)
     """How many instances ("servers") run the same code, each taking one request at a time;
     workers are spread over them. One per worker when omitted."""
     stores: dict[str, str] = Field(default_factory=dict)
@@ -81,11 +81,11 @@ class WorkloadSpec(Strict):
 
     keys: int | list[str] = Field(1)
     """A number of keys (named ``k0``, ``k1``...) or the key names (at most :data:`MAX_KEYS`)."""
-    mix: dict[str, Annotated[float, Field(allow_inf_nan=False)]] = Field(
+    mix: dict[str, Annotated[Number, Field(allow_inf_nan=False)]] = Field(
         default_factory=lambda: {"read": 1.0, "write": 1.0}
     )
     """Operation name -> relative weight (finite: a NaN weight would reach ``random.choices``)."""
-    rate: float | None = Field(None, gt=0, allow_inf_nan=False)
+    rate: Number | None = Field(None, gt=0, allow_inf_nan=False)
     """Operations per second over all workers; unbounded when omitted."""
     operation_timeout: Duration | None = None
     """An operation running longer is abandoned and recorded as ``info``."""
@@ -139,30 +139,30 @@ class ExploreSpec(Strict):
     instead of running workers against real time (see :mod:`chaos.explore`)."""
 
     strategy: Literal["exhaustive", "random", "pct"] = "exhaustive"
-    max_operations: int = Field(3, ge=1, le=12)
+    max_operations: Integer = Field(3, ge=1, le=12)
     """Operations per execution (exhaustive: every count from 1 up to this)."""
     operations: list[str] | None = None
     """Operation names to explore; the workload mix's when omitted."""
-    crashes: int = Field(1, ge=0, le=8)
+    crashes: Integer = Field(1, ge=0, le=8)
     """Crashes one execution may contain (each before or after a store call)."""
     pauses: list[Duration] = Field(default_factory=list)
     """Durations a server may pause for, at any store call."""
-    max_pauses: int = Field(1, ge=0, le=8)
+    max_pauses: Integer = Field(1, ge=0, le=8)
     idle: list[Duration] = Field(default_factory=list)
     """Think times a server may wait before a request."""
-    max_idle: int = Field(2, ge=0, le=8)
-    executions: int = Field(200_000, ge=1)
+    max_idle: Integer = Field(2, ge=0, le=8)
+    executions: Integer = Field(200_000, ge=1)
     """Budget of executions (random and pct stop at the first violation or here)."""
-    max_steps: int = Field(400, ge=10)
+    max_steps: Integer = Field(400, ge=10)
     """Steps one execution may take; an execution cut short leaves the exploration unknown."""
-    actor_steps: int = Field(8, ge=0, le=1000)
+    actor_steps: Integer = Field(8, ge=0, le=1000)
     """Steps (store calls, clock reads) a background actor may take without sleeping on the
     clock before it is parked for the rest of the execution: an actor looping on store calls
     interleaves with the servers, and executions still end."""
     time_limit: Duration = Field(120.0, gt=0)
-    depth: int = Field(3, ge=0, le=20)
+    depth: Integer = Field(3, ge=0, le=20)
     """PCT: number of priority change points."""
-    fault_rate: float = Field(0.1, ge=0, le=1)
+    fault_rate: Number = Field(0.1, ge=0, le=1)
     """random / pct: chance that a step where a fault is possible gets one."""
     shrink: bool = True
 
@@ -173,15 +173,15 @@ class Experiment(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
     """Names the run directory (``runs/<name>/``) and the stores' namespace: a file name."""
     description: str = ""
-    seed: int | None = None
+    seed: Integer | None = None
     """Seeds every random choice; printed and stored, chosen at random when omitted."""
     duration: Duration | None = Field(None, gt=0)
-    operations: int | None = Field(None, ge=1, le=100_000_000)
+    operations: Integer | None = Field(None, ge=1, le=100_000_000)
     """Operations to run (at most 100 million: each keeps a latency for the statistics; a
     longer run is a ``duration``)."""
-    concurrency: int = Field(4, ge=1, le=100_000)
+    concurrency: Integer = Field(4, ge=1, le=100_000)
     """Number of async workers (clients), each with at most one operation outstanding."""
-    time_scale: float = Field(1.0, ge=MIN_TIME_SCALE, le=MAX_TIME_SCALE, allow_inf_nan=False)
+    time_scale: Number = Field(1.0, ge=MIN_TIME_SCALE, le=MAX_TIME_SCALE, allow_inf_nan=False)
     """System seconds per wall second for the framework's clock (3600 = an hour a second)."""
     clock: Literal["scaled", "virtual"] = "scaled"
     """``virtual``: system time stands still while anything can run and jumps to the next

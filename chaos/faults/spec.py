@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from adapters.units import Duration, Size
+from adapters.units import Duration, Integer, Number, Size
 
 OPS: tuple[str, ...] = ("get", "put", "delete", "cas", "list", "request")
 """Adapter primitives a fault can target (``request`` is the http adapter's only one)."""
@@ -155,11 +155,11 @@ class _Targeted(_Strict):
     actor: str | None = None
     """Glob pattern on who makes the call (``server-0``, ``server-*``, ``cleaner``)."""
     active: ActiveField = None
-    probability: float | None = Field(None, ge=0, le=1)
+    probability: Number | None = Field(None, ge=0, le=1)
     """Chance that a matching call is hit (drawn from the fault's own seeded generator)."""
-    every: int | None = Field(None, ge=1)
+    every: Integer | None = Field(None, ge=1)
     """Hit the Nth, 2Nth, 3Nth... matching call."""
-    nth: int | None = Field(None, ge=1)
+    nth: Integer | None = Field(None, ge=1)
     """Hit the Nth matching call only."""
 
     @field_validator("op", mode="before")
@@ -277,7 +277,7 @@ class _Network(_Strict):
     """The store to proxy: its ``dsn``, ``endpoint_url`` or ``base_url`` is pointed at the proxy."""
     direction: Literal["upstream", "downstream", "both"] = "downstream"
     """``upstream``: data from this process to the server; ``downstream``: the replies."""
-    probability: float = Field(1.0, ge=0, le=1)
+    probability: Number = Field(1.0, ge=0, le=1)
     """Chance that a new connection gets the toxic (Toxiproxy's toxicity)."""
     active: ActiveField = None
 

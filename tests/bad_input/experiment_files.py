@@ -319,6 +319,25 @@ TOP = [
     bad("concurrency-zero", {"concurrency": 0}, "concurrency: Input should be greater than or equal to 1"),
     bad("concurrency-a-million", {"concurrency": 1_000_000}, "concurrency: Input should be less than or equal to"),
     bad("concurrency-a-word", {"concurrency": "many"}, "concurrency: Input should be a valid integer"),
+    bad("operations-true", {"operations": True}, "operations: expected a number, not true or false"),
+    BadFile(
+        "concurrency-yes",
+        BASE_TEXT.replace("concurrency: 2", "concurrency: yes"),
+        ("line 4: concurrency: expected a number, not true or false (YAML reads yes, no, on and off as booleans)",),
+    ),
+    bad("seed-false", {"seed": False}, "seed: expected a number, not true or false"),
+    bad("time-scale-true", {"time_scale": True}, "time_scale: expected a number, not true or false"),
+    bad(
+        "servers-on",
+        {"system": {"name": "register", "servers": True}},
+        "system.servers: expected a number, not true or false",
+    ),
+    bad(
+        "mix-weight-true",
+        {"workload.mix": {"read": True, "write": 1}},
+        "workload.mix.read: expected a number, not true or false",
+    ),
+    bad("explore-crashes-true", {"explore.crashes": True}, "explore.crashes: expected a number, not true or false"),
     bad("concurrency-a-list", {"concurrency": [1, 2]}, "concurrency: Input should be a valid integer"),
     bad("time-scale-zero", {"time_scale": 0}, "time_scale: Input should be greater than or equal to 0.001"),
     bad("time-scale-negative", {"time_scale": -3600}, "time_scale: Input should be greater than or equal to 0.001"),
@@ -459,6 +478,17 @@ STORES = [
         "postgres-retry-multiplier-below-one",
         setting("postgres", PG, retry={"multiplier": 0.5}),
         "retry.multiplier: Input should be greater than or equal to 1",
+    ),
+    bad("postgres-pool-size-true", setting("postgres", PG, pool_size=True), "pool_size: expected a number, not true"),
+    bad(
+        "postgres-connect-timeout-true",
+        setting("postgres", PG, connect_timeout=True),
+        "connect_timeout: expected a number, not true",
+    ),
+    bad(
+        "redis-retry-attempts-true",
+        setting("redis", REDIS, retry={"attempts": True}),
+        "retry.attempts: expected a number, not true",
     ),
     bad("postgres-keep-a-word", setting("postgres", PG, keep="sure"), "keep: Input should be a valid boolean"),
     # s3
@@ -977,6 +1007,12 @@ FAULTS = [
         "faults.0.probability: Input should be greater than or equal to 0",
     ),
     fault("probability-nan", {"kind": "error-before", "probability": float("nan")}, "faults.0.probability:"),
+    fault(
+        "probability-yes",
+        {"kind": "error-before", "probability": True},
+        "faults.0.probability: expected a number, not true or false",
+    ),
+    fault("nth-true", {"kind": "error-before", "nth": True}, "faults.0.nth: expected a number, not true or false"),
     fault("every-zero", {"kind": "error-before", "every": 0}, "faults.0.every: Input should be greater than"),
     fault("nth-zero", {"kind": "error-before", "nth": 0}, "faults.0.nth: Input should be greater than"),
     fault(
