@@ -108,6 +108,9 @@ CASES: list[Case] = [
         named=("cannot write the run directory /proc/chaos-corpus/run",),
     ),
     run("out-without-value", "e.yaml", "--out", named=("Option '--out' requires an argument",)),
+    run("out-empty", "e.yaml", "--out", "", named=("Invalid value for '--out': an empty path",)),
+    run("junit-empty", "e.yaml", "--junit", " ", named=("Invalid value for '--junit': an empty path",)),
+    run("experiment-empty", "", named=("Invalid value for 'EXPERIMENT': an empty path",)),
     run(
         "junit-in-proc",
         "e.yaml",
@@ -174,6 +177,7 @@ CASES: list[Case] = [
     validate("two-experiments", "e.yaml", "e.yaml", named=("unexpected extra argument",)),
     validate("unknown-option", "e.yaml", "--strict", named=("No such option '--strict'",)),
     validate("seed-option", "e.yaml", "--seed", "3", named=("No such option '--seed'",)),
+    validate("experiment-empty", "", named=("Invalid value for 'EXPERIMENT': an empty path",)),
     # chaos check (arguments only)
     check_args("model-missing", "h.jsonl", named=("Missing option '--model'",)),
     check_args(
@@ -263,6 +267,16 @@ CASES: list[Case] = [
         "register",
         form="line",
         named=("blocker/h.jsonl", "Not a directory"),
+    ),
+    check_args("history-empty", "", "--model", "register", named=("Invalid value for 'HISTORY': an empty path",)),
+    check_args(
+        "report-empty",
+        "h.jsonl",
+        "--model",
+        "register",
+        "--report",
+        "",
+        named=("Invalid value for '--report': an empty path",),
     ),
     check_args(
         "format-unknown",
