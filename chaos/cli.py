@@ -221,7 +221,8 @@ def _writable(path: Path | None, option: str) -> None:
         raise BadInput(f"{option} {path}: cannot write: {exc.strerror or exc}") from None
     finally:
         if not existed:
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
             for directory in reversed(made):
                 with contextlib.suppress(OSError):
                     directory.rmdir()
