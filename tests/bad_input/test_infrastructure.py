@@ -310,7 +310,8 @@ SERVE_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
 
 def serve(id: str, *args: str, code: int, named: tuple[str, ...]) -> Case:
     """``chaos serve profile`` on the real PostgreSQL and moto, failing to listen; its data
-    (``--no-keep``) is removed on the way out."""
+    (``--no-keep``) is removed on the way out. Each case has a namespace of its own: they run
+    at the same time, and two services opening one S3 prefix at once race on its probe object."""
     argv = (
         "serve",
         "profile",
@@ -322,7 +323,7 @@ def serve(id: str, *args: str, code: int, named: tuple[str, ...]) -> Case:
         SERVE_BUCKET,
         "--no-keep",
         "--namespace",
-        f"{NAME}-serve",
+        f"{NAME}-serve-{id}",
         *args,
     )
     return Case(f"serve-{id}", "serve", argv, code=code, named=named, process=True, env=SERVE_ENV)
