@@ -62,11 +62,11 @@ import json
 import re
 import socket
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlsplit
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from yarl import URL
 
 from .errors import (
@@ -81,7 +81,7 @@ from .errors import (
 )
 from .retry import Retrying, transient
 from .settings import CommonSettings, validate_settings
-from .units import Duration
+from .units import Duration, Integer
 
 PLACEHOLDERS = frozenset({"key", "raw_key", "value", "expected", "new", "prefix", "namespace"})
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -122,6 +122,28 @@ def _placeholders(template: Any) -> set[str]:
 
 StatusList = list[int | str]
 
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+"""An HTTP header name (RFC 9110's token)."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _header_names(headers: dict[str, str]) -> dict[str, str]:
+    for name in headers:
+        if not _TOKEN.match(name):
+            raise ValueError(f"{name!r} is not a header name (letters, digits and !#$%&'*+-.^_`|~ only)")
+    return headers
+
+
+def _header_value(value: str) -> str:
+    """Refused here, with the header's name in the path, rather than by aiohttp at the first
+    request with a bare ``ValueError``: a line break in a value would start another header."""
+    if _CONTROL.search(value.replace("\t", "")):
+        raise ValueError("a header value cannot contain a line break or another control character")
+    return value
+
+
+Headers = Annotated[dict[str, Annotated[str, AfterValidator(_header_value)]], AfterValidator(_header_names)]
+
 
 class Template(BaseModel):
     """How one operation becomes one HTTP request, and how its answer is read."""
@@ -131,7 +153,7 @@ class Template(BaseModel):
     method: str = "GET"
     path: str = "/"
     query: dict[str, str] = Field(default_factory=dict)
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: Headers = Field(default_factory=dict)
     json_body: Any = Field(None, alias="json")
     body: str | None = None
     ok: StatusList = Field(default_factory=lambda: ["2xx"])
@@ -157,6 +179,8 @@ class Template(BaseModel):
     def _path(cls, path: str) -> str:
         if not path.startswith("/"):
             raise ValueError("a path starts with /")
+        if _CONTROL.search(path) or " " in path:
+            raise ValueError("a path cannot contain spaces or control characters (percent-encode them)")
         return path
 
     @field_validator("result")
@@ -187,7 +211,7 @@ class HttpSettings(CommonSettings):
     """The ``settings:`` of an http adapter."""
 
     base_url: str
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: Headers = Field(default_factory=dict)
     """Sent with every request; values may be secrets and never appear in a message."""
     timeout: Duration = Field(10.0, gt=0)
     """Seconds a request may take, answer included (per-operation ``timeout`` overrides)."""
@@ -199,14 +223,20 @@ class HttpSettings(CommonSettings):
     """Prepended to every key; default ``<namespace>/``."""
     value_encoding: Literal["utf-8", "base64"] = "utf-8"
     """How byte values are written into text and JSON (raw bodies carry the bytes as they are)."""
-    pool_size: int | None = Field(None, ge=1, le=10_000)
+    pool_size: Integer | None = Field(None, ge=1, le=10_000)
 
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, url: str) -> str:
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if parts.scheme not in ("http", "https") or not parts.hostname or _CONTROL.search(url) or " " in url:
             raise ValueError("expected http(s)://host[:port][/path]")
+        try:
+            port = parts.port
+        except ValueError:
+            port = 0
+        if port == 0:  # 0, above 65535, or not a number at all
+            raise ValueError("the port must be a number from 1 to 65535")
         return url.rstrip("/")
 
 

@@ -75,7 +75,7 @@ from .errors import (
 from .retry import STORE_PRIMITIVES, Retrying, transient
 from .settings import CommonSettings, validate_settings
 from .transactions import run_micro_ops
-from .units import Duration
+from .units import Duration, Integer
 
 DEFAULT_POOL_SIZE = 10
 """Connections when neither the settings nor the engine give a concurrency."""
@@ -104,9 +104,9 @@ class PostgresSettings(CommonSettings):
 
     dsn: str
     table: str | None = Field(None, min_length=1, max_length=63)
-    pool_size: int | None = Field(None, ge=1, le=1000)
-    min_size: int | None = Field(None, ge=0, le=1000)
-    max_size: int | None = Field(None, ge=1, le=1000)
+    pool_size: Integer | None = Field(None, ge=1, le=1000)
+    min_size: Integer | None = Field(None, ge=0, le=1000)
+    max_size: Integer | None = Field(None, ge=1, le=1000)
     isolation: Literal["read_committed", "repeatable_read", "serializable"] | None = None
     statement_timeout: Duration | None = Field(None, gt=0)
     command_timeout: Duration | None = Field(None, gt=0)
@@ -141,9 +141,14 @@ def dsn_address(dsn: str) -> str:
             raise ValueError
         query = parse_qs(parts.query)
         host = parts.hostname or (query.get("host") or ["localhost"])[0]
-        port = parts.port or int((query.get("port") or ["5432"])[0])
     except ValueError:
         raise ConfigError("postgres settings: dsn: expected postgresql://[user@]host[:port]/database") from None
+    try:
+        port = parts.port or int((query.get("port") or ["5432"])[0])
+    except ValueError:
+        port = 0
+    if not 0 < port <= 65535:
+        raise ConfigError("postgres settings: dsn: the port must be a number from 1 to 65535")
     if "," in host:  # several hosts: name them all, still without credentials
         return unquote(host)
     return f"{unquote(host)}:{port}"

@@ -93,7 +93,7 @@ from .errors import (
 )
 from .retry import Retrying, transient
 from .settings import CommonSettings, validate_settings
-from .units import Duration
+from .units import Duration, Integer
 
 DEFAULT_POOL_SIZE = 10
 """Connections when neither the settings nor the engine give a concurrency."""
@@ -149,7 +149,7 @@ class RedisSettings(CommonSettings):
 
     url: str
     prefix: str | None = Field(None, min_length=1)
-    pool_size: int | None = Field(None, ge=1, le=1000)
+    pool_size: Integer | None = Field(None, ge=1, le=1000)
     command_timeout: Duration | None = Field(None, gt=0)
 
 

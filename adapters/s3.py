@@ -69,7 +69,7 @@ from botocore.exceptions import (
     ParamValidationError,
     ReadTimeoutError,
 )
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from .errors import (
     AdapterError,
@@ -86,7 +86,7 @@ from .errors import (
 )
 from .retry import Retrying, transient
 from .settings import CommonSettings, validate_settings
-from .units import Duration
+from .units import Duration, Integer
 
 DEFAULT_POOL_SIZE = 10
 MAX_DEFAULT_POOL_SIZE = 64
@@ -106,10 +106,18 @@ class S3Settings(CommonSettings):
     aws_secret_access_key: str | None = None
     aws_session_token: str | None = None
     create_bucket: bool = False
-    pool_size: int | None = Field(None, ge=1, le=1000)
+    pool_size: Integer | None = Field(None, ge=1, le=1000)
     read_timeout: Duration = Field(30.0, gt=0)
     conditional_writes: Literal["auto"] | bool = "auto"
-    cas_rounds: int = Field(8, ge=1, le=1000)
+
+    @field_validator("conditional_writes", mode="before")
+    @classmethod
+    def _auto_or_bool(cls, value: Any) -> Any:
+        """One message for the union (pydantic names each branch: ``literal['auto']``, ``bool``)."""
+        if value != "auto" and not isinstance(value, bool):
+            raise ValueError("expected auto, true or false")
+        return value
+    cas_rounds: Integer = Field(8, ge=1, le=1000)
     addressing_style: Literal["path", "virtual", "auto"] | None = None
 
 
@@ -144,9 +152,14 @@ def _endpoint_address(endpoint_url: str | None, region: str) -> str:
         parts = urlsplit(endpoint_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError
-        port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise ConfigError("s3 settings: endpoint_url: expected http(s)://host[:port]") from None
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ConfigError("s3 settings: endpoint_url: the port must be a number from 1 to 65535")
     return f"{parts.hostname}:{port}"
 
 

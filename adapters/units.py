@@ -3,7 +3,8 @@
 Durations are seconds: a number, or a string with a unit (``250us``, ``500ms``, ``10s``,
 ``2m``, ``1.5h``, ``1d``). Sizes are bytes: a number, or a string with an SI unit, powers of 1000
 (``KB``, ``MB``, ``GB``, ``TB``: ``64KB`` is 64,000 bytes, as Toxiproxy's rates are), or an
-IEC unit, powers of 1024 (``KiB``, ``MiB``, ``GiB``, ``TiB``).
+IEC unit, powers of 1024 (``KiB``, ``MiB``, ``GiB``, ``TiB``). Plain numbers
+(:data:`Integer`, :data:`Number`) are never booleans.
 
 This module lives in ``adapters`` because adapters need it and never import the engine; the
 engine imports it from here.
@@ -55,26 +56,44 @@ def parse_size(value: Any) -> int:
     return size
 
 
+def not_a_bool(value: Any) -> Any:
+    """A number as a file writes it: pydantic would read ``true`` as 1, and YAML reads ``yes``,
+    ``no``, ``on`` and ``off`` as booleans, so ``concurrency: yes`` would silently be 1."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true or false (YAML reads yes, no, on and off as booleans)")
+    return value
+
+
 if TYPE_CHECKING:
     Duration = Annotated[float, "seconds"]
     """Seconds, as a number or a string with a unit (``us``, ``ms``, ``s``, ``m``, ``h``, ``d``)."""
     Size = Annotated[int, "bytes"]
     """Bytes, as a number or a string with a unit (``KB`` = 1000, ``KiB`` = 1024, ...)."""
+    Integer = Annotated[int, "never a boolean"]
+    """An integer, never a boolean."""
+    Number = Annotated[float, "never a boolean"]
+    """A number, never a boolean."""
+
+
+_TYPES: dict[str, tuple[type, Any]] = {
+    "Duration": (float, parse_duration),
+    "Size": (int, parse_size),
+    "Integer": (int, not_a_bool),
+    "Number": (float, not_a_bool),
+}
 
 
 def __getattr__(name: str) -> Any:
-    """``Duration`` and ``Size``, the pydantic types of schemas, made when a schema asks: a
-    command that only parses a size (``chaos check --memory-limit``) does not load pydantic."""
-    if name not in ("Duration", "Size"):
+    """``Duration``, ``Size``, ``Integer`` and ``Number``, the pydantic types of schemas, made
+    when a schema asks: a command that only parses a size (``chaos check --memory-limit``)
+    does not load pydantic."""
+    if name not in _TYPES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from pydantic import BeforeValidator
 
-    value: Any = (
-        Annotated[float, BeforeValidator(parse_duration)]
-        if name == "Duration"
-        else Annotated[int, BeforeValidator(parse_size)]
-    )
+    kind, parse = _TYPES[name]
+    value: Any = Annotated[kind, BeforeValidator(parse)]  # type: ignore[valid-type]
     globals()[name] = value
     return value
 
-__all__ = ["Duration", "Size", "parse_duration", "parse_size"]
+__all__ = ["Duration", "Integer", "Number", "Size", "not_a_bool", "parse_duration", "parse_size"]

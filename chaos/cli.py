@@ -11,6 +11,7 @@ commands that need them.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 from pathlib import Path
@@ -64,6 +65,8 @@ class _Chaos(click.Group):
                 exc.show()
                 code = ExitCode.BAD_INPUT
             except click.UsageError as exc:  # usage line and the problem, exit 3
+                if exc.ctx is None:  # click's parser raises some without one, and shows no usage
+                    exc.ctx = self._usage_context(args, prog_name)
                 exc.show()
                 code = ExitCode.BAD_INPUT
             except click.ClickException as exc:
@@ -77,11 +80,35 @@ class _Chaos(click.Group):
                 code = exc.exit_code
         sys.exit(int(code or 0))
 
+    def _usage_context(self, args: Any, prog_name: str | None) -> click.Context:
+        """A context for the command the arguments name (not parsed: they are what is wrong),
+        so that its usage line is shown."""
+        detect = getattr(click.utils, "_detect_program_name", lambda: "chaos")
+        ctx = click.Context(self, info_name=prog_name or detect())
+        command: click.Command = self
+        for word in sys.argv[1:] if args is None else list(args):
+            if not isinstance(command, click.Group):
+                break
+            found = None if word.startswith("-") else command.get_command(ctx, word)
+            if found is not None:
+                ctx, command = click.Context(found, info_name=word, parent=ctx), found
+        return ctx
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:  # before click turns it into Abort and a blank line
             raise Interrupted("interrupted") from None
+
+
+class _Path(click.Path):
+    """A path that is not empty: ``--out "$OUT"`` with ``OUT`` unset would otherwise mean the
+    working directory, and a run would replace the files of that name there."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty path (is the variable that should give it unset?)", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 class _Seconds(click.ParamType):
@@ -115,7 +142,7 @@ def _load(path: Path) -> LoadedExperiment:
 
 
 @main.command()
-@click.argument("experiment", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("experiment", type=_Path(dir_okay=False, path_type=Path))
 def validate(experiment: Path) -> int:
     """Check an experiment file without running it: the schema, and everything knowable
     without a store (the system's module and methods, models, adapters and their settings)."""
@@ -125,12 +152,12 @@ def validate(experiment: Path) -> int:
 
 
 @main.command()
-@click.argument("experiment", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Run directory to write.")
+@click.argument("experiment", type=_Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=_Path(file_okay=False, path_type=Path), help="Run directory to write.")
 @click.option("--seed", type=int, help="Override the experiment's seed.")
 @click.option(
     "--junit",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_Path(dir_okay=False, path_type=Path),
     help="Also write the JUnit XML here (it is always written into the run directory).",
 )
 @click.option("--report/--no-report", default=True, show_default=True, help="Write report.html into the run directory.")
@@ -156,7 +183,7 @@ def run(
     from .secrets import Secrets
     from .summary import print_result
 
-    _writable(junit)
+    _writable(junit, "--junit")
     try:
         loaded = _load(experiment)
     except ChaosError as exc:
@@ -175,22 +202,35 @@ def run(
     return result.exit_code
 
 
-def _writable(path: Path | None) -> None:
-    """Refuse a ``--junit`` path that cannot be written before anything runs, rather than
-    lose the outcome of a long run at its very end."""
+def _writable(path: Path | None, option: str) -> None:
+    """Refuse an output path (``--junit``, ``--report``) that cannot be written before anything
+    runs, rather than lose the outcome of a long run at its very end. Nothing is left behind:
+    a file or directory made only to find out is removed again."""
     if path is None:
         return
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise BadInput(f"{option} {path}: cannot write: {blocker} is not a directory")
+    made = [p for p in reversed(path.parents) if not p.exists()]
+    existed = path.exists()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8"):
             pass
     except OSError as exc:
-        raise BadInput(f"--junit {path}: cannot write: {exc.strerror or exc}") from None
+        raise BadInput(f"{option} {path}: cannot write: {exc.strerror or exc}") from None
+    finally:
+        if not existed:
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+            for directory in reversed(made):
+                with contextlib.suppress(OSError):
+                    directory.rmdir()
 
 
 @main.command()
-@click.argument("replay_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Run directory to write.")
+@click.argument("replay_file", type=_Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=_Path(file_okay=False, path_type=Path), help="Run directory to write.")
 def replay(replay_file: Path, out: Path | None) -> int:
     """Re-execute a replay file from an exploration exactly; exit 1 if it shows a violation."""
     from .pipeline import replay as run_replay
@@ -227,7 +267,7 @@ def serve_profile(
     """The seed's profile store over HTTP: PUT/GET /profiles/{user} on PostgreSQL and S3."""
     import asyncio
 
-    from adapters import AdapterError
+    from adapters import AdapterError, ConfigError
 
     from .clock import ScaledClock
     from .errors import Unreachable
@@ -246,6 +286,9 @@ def serve_profile(
                                 clock=ScaledClock(time_scale), namespace=namespace, keep=keep, ready=ready))
     except KeyboardInterrupt:
         return ExitCode.MATCHED  # the way to stop a service
+    except ConfigError as exc:  # a malformed --db, --blobs, --bucket...: bad input, not a store that is down
+        option = "--db" if str(exc).startswith("postgres") else "--blobs/--bucket/--region"
+        raise BadInput(f"{option}: {redact_urls(str(exc))}") from None
     except (AdapterError, OSError) as exc:
         raise Unreachable(redact_urls(str(exc))) from None
     except ChaosError as exc:  # a design's actor failed: the service does not go on without it
@@ -254,14 +297,15 @@ def serve_profile(
 
 
 @main.command()
-@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("run_dir", type=_Path(file_okay=False, path_type=Path))
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of RUN_DIR/report.html."
+    "--out", type=_Path(dir_okay=False, path_type=Path), help="Write here instead of RUN_DIR/report.html."
 )
 def report(run_dir: Path, out: Path | None) -> int:
     """Regenerate report.html from a stored run (history.jsonl, results.json, experiment.yaml)."""
     from .report import report_from_run_dir
 
+    _writable(out, "--out")
     try:
         path = report_from_run_dir(run_dir, out)
     except OSError as exc:
@@ -271,7 +315,7 @@ def report(run_dir: Path, out: Path | None) -> int:
 
 
 @main.command(name="check")
-@click.argument("history", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("history", type=_Path(dir_okay=False, path_type=Path))
 @click.option("--model", help="Model name (cas-register, kv, register, profile...) or a user's model as module:attr.")
 @click.option("--checker", "checker", type=click.Choice(["linearizability", "elle", "bank"]),
               default="linearizability", show_default=True,
@@ -289,7 +333,7 @@ def report(run_dir: Path, out: Path | None) -> int:
 @click.option("--time-limit", type=_Seconds(), help="Seconds before the verdict is unknown (default 600).")
 @click.option("--memory-limit", metavar="SIZE",
               help="Memory the check may use, e.g. 2GiB (default: half the RAM, at most 8 GiB).")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--report", "report_path", type=_Path(dir_okay=False, path_type=Path),
               help="Write an HTML report of the history and the verdict to this file.")
 def check_command(
     history: Path, model: str | None, checker: str, consistency: str, total: int | None, fmt: str | None,
@@ -304,6 +348,7 @@ def check_command(
     from .checker import load_history
     from .summary import print_checks
 
+    _writable(report_path, "--report")
     try:
         limit = parse_size(memory_limit) if memory_limit is not None else None
     except ValueError as exc:
@@ -325,7 +370,7 @@ def check_command(
         from .models import get_model
 
         if model is None:
-            raise BadInput("--model is needed to check linearizability (e.g. --model cas-register)")
+            raise click.UsageError("--model is needed to check linearizability (e.g. --model cas-register)")
         result = check(operations, get_model(model), time_limit=time_limit, memory_limit=limit, **init)
     elif checker == "elle":
         from .elle import check as check_transactions

@@ -48,8 +48,9 @@ class ChaosError(Exception):
     """What happened, in words, for a line such as ``name: infrastructure unreachable: ...``."""
 
     def render(self) -> str:
-        """The error as the CLI prints it."""
-        return f"error: {self}"
+        """The error as the CLI prints it: one line, whatever the message quotes (an
+        exception's text from the user's code may hold line breaks)."""
+        return "error: " + str(self).replace("\r", "\\r").replace("\n", "\\n")
 
 
 class BadInput(ChaosError):

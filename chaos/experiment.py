@@ -9,6 +9,7 @@ one run of ``chaos validate`` shows everything wrong with a file.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 
-from adapters.units import Duration, Size
+from adapters.units import Duration, Integer, Number, Size
 
 from .elle.spec import BankCheckSpec, ElleCheckSpec
 from .errors import BadInput
@@ -31,6 +32,12 @@ from .yaml_loader import YamlProblem, load_yaml
 
 MAX_KEYS = 1_000_000
 """More keys than any workload can revisit: every key must see many operations to test anything."""
+MIN_TIME_SCALE = 0.001
+"""A system second lasting more than 1,000 wall seconds: a one-second delay would outlast the run."""
+MAX_TIME_SCALE = 1e9
+"""Thirty system years a wall second."""
+MAX_PLANNED_SECONDS = 365 * 86400
+"""Operations at a rate that cannot finish within a year, with no duration to end the run."""
 
 
 class Strict(BaseModel):
@@ -50,7 +57,7 @@ class SystemSpec(Strict):
     """The system under test: a built-in name or ``module:attr`` of the user's own code."""
 
     name: str
-    servers: int | None = Field(None, ge=1, le=100_000)
+    servers: Integer | None = Field(None, ge=1, le=100_000)
     """How many instances ("servers") run the same code, each taking one request at a time;
     workers are spread over them. One per worker when omitted."""
     stores: dict[str, str] = Field(default_factory=dict)
@@ -69,12 +76,25 @@ class WorkloadSpec(Strict):
 
     keys: int | list[str] = Field(1)
     """A number of keys (named ``k0``, ``k1``...) or the key names (at most :data:`MAX_KEYS`)."""
-    mix: dict[str, float] = Field(default_factory=lambda: {"read": 1.0, "write": 1.0})
-    """Operation name -> relative weight."""
-    rate: float | None = Field(None, gt=0)
+    mix: dict[str, Annotated[Number, Field(allow_inf_nan=False)]] = Field(
+        default_factory=lambda: {"read": 1.0, "write": 1.0}
+    )
+    """Operation name -> relative weight (finite: a NaN weight would reach ``random.choices``)."""
+    rate: Number | None = Field(None, gt=0, allow_inf_nan=False)
     """Operations per second over all workers; unbounded when omitted."""
     operation_timeout: Duration | None = None
     """An operation running longer is abandoned and recorded as ``info``."""
+
+    @field_validator("keys", mode="before")
+    @classmethod
+    def _keys_shape(cls, keys: Any) -> Any:
+        """One message for the union (pydantic would name each branch, ``keys.int`` and all)."""
+        if isinstance(keys, list):
+            if not all(isinstance(k, str) for k in keys):
+                raise ValueError("key names must be strings")
+        elif not isinstance(keys, int) or isinstance(keys, bool):
+            raise ValueError("expected a number of keys or a list of key names")
+        return keys
 
     @field_validator("keys")
     @classmethod
@@ -92,6 +112,8 @@ class WorkloadSpec(Strict):
     def _mix(cls, mix: dict[str, float]) -> dict[str, float]:
         if not mix or any(w < 0 for w in mix.values()) or sum(mix.values()) <= 0:
             raise ValueError("mix needs at least one operation with a positive weight, and none negative")
+        if not math.isfinite(sum(mix.values())):
+            raise ValueError("the weights add up to more than a float holds: use smaller numbers (only ratios count)")
         return mix
 
     def key_names(self) -> list[str]:
@@ -133,30 +155,30 @@ class ExploreSpec(Strict):
     instead of running workers against real time (see :mod:`chaos.explore`)."""
 
     strategy: Literal["exhaustive", "random", "pct"] = "exhaustive"
-    max_operations: int = Field(3, ge=1, le=12)
+    max_operations: Integer = Field(3, ge=1, le=12)
     """Operations per execution (exhaustive: every count from 1 up to this)."""
     operations: list[str] | None = None
     """Operation names to explore; the workload mix's when omitted."""
-    crashes: int = Field(1, ge=0, le=8)
+    crashes: Integer = Field(1, ge=0, le=8)
     """Crashes one execution may contain (each before or after a store call)."""
     pauses: list[Duration] = Field(default_factory=list)
     """Durations a server may pause for, at any store call."""
-    max_pauses: int = Field(1, ge=0, le=8)
+    max_pauses: Integer = Field(1, ge=0, le=8)
     idle: list[Duration] = Field(default_factory=list)
     """Think times a server may wait before a request."""
-    max_idle: int = Field(2, ge=0, le=8)
-    executions: int = Field(200_000, ge=1)
+    max_idle: Integer = Field(2, ge=0, le=8)
+    executions: Integer = Field(200_000, ge=1)
     """Budget of executions (random and pct stop at the first violation or here)."""
-    max_steps: int = Field(400, ge=10)
+    max_steps: Integer = Field(400, ge=10)
     """Steps one execution may take; an execution cut short leaves the exploration unknown."""
-    actor_steps: int = Field(8, ge=0, le=1000)
+    actor_steps: Integer = Field(8, ge=0, le=1000)
     """Steps (store calls, clock reads) a background actor may take without sleeping on the
     clock before it is parked for the rest of the execution: an actor looping on store calls
     interleaves with the servers, and executions still end."""
     time_limit: Duration = Field(120.0, gt=0)
-    depth: int = Field(3, ge=0, le=20)
+    depth: Integer = Field(3, ge=0, le=20)
     """PCT: number of priority change points."""
-    fault_rate: float = Field(0.1, ge=0, le=1)
+    fault_rate: Number = Field(0.1, ge=0, le=1)
     """random / pct: chance that a step where a fault is possible gets one."""
     shrink: bool = True
 
@@ -164,17 +186,18 @@ class ExploreSpec(Strict):
 class Experiment(Strict):
     """A whole experiment file."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
+    """Names the run directory (``runs/<name>/``) and the stores' namespace: a file name."""
     description: str = ""
-    seed: int | None = None
+    seed: Integer | None = None
     """Seeds every random choice; printed and stored, chosen at random when omitted."""
     duration: Duration | None = Field(None, gt=0)
-    operations: int | None = Field(None, ge=1, le=100_000_000)
+    operations: Integer | None = Field(None, ge=1, le=100_000_000)
     """Operations to run (at most 100 million: each keeps a latency for the statistics; a
     longer run is a ``duration``)."""
-    concurrency: int = Field(4, ge=1, le=100_000)
+    concurrency: Integer = Field(4, ge=1, le=100_000)
     """Number of async workers (clients), each with at most one operation outstanding."""
-    time_scale: float = Field(1.0, gt=0)
+    time_scale: Number = Field(1.0, ge=MIN_TIME_SCALE, le=MAX_TIME_SCALE, allow_inf_nan=False)
     """System seconds per wall second for the framework's clock (3600 = an hour a second)."""
     memory_limit: Size | None = Field(None, gt=0)
     """Memory the run's process may use (its resident set); reaching it stops the run, whose
@@ -208,6 +231,12 @@ class Experiment(Strict):
         found: list[tuple[tuple[Any, ...], str]] = []
         if self.mode == "run" and self.duration is None and self.operations is None:
             found.append(((), "set duration, operations, or both, so that the run ends"))
+        rate = self.workload.rate
+        if self.mode == "run" and self.duration is None and self.operations and rate:
+            seconds = self.operations / rate
+            if seconds > MAX_PLANNED_SECONDS:
+                found.append((("workload", "rate"), f"{self.operations:,} operations at {rate:g} per second take "
+                               f"{seconds / 86400:,.0f} days: set a duration, or a higher rate"))
         memory_only = [n for n, s in self.stores.items() if s.adapter != "memory"]
         if self.mode == "explore" and memory_only:
             found.append((("mode",), f"mode: explore drives in-memory stores only; stores "
@@ -245,7 +274,13 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line else ""
-        return f"{where}{self.path or '(top)'}: {self.message}"
+        return _one_line(f"{where}{self.path or '(top)'}: {self.message}")
+
+
+def _one_line(text: str) -> str:
+    """A line break in a key or a message (a key ``"a\\nb"``, an exception's text) would split
+    a problem over two lines of the list: shown as an escape instead."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class ExperimentError(BadInput):
@@ -254,12 +289,17 @@ class ExperimentError(BadInput):
     def __init__(self, source: str, problems: list[Problem]) -> None:
         self.source = source
         self.problems = problems
+        if len(problems) == 1 and not problems[0].path and problems[0].line is None:
+            # about the whole file (unreadable, too large, not text): one line, like any error
+            super().__init__(f"{source}: {problems[0].message}")
+            return
         lines = [f"{source}: {len(problems)} problem{'s' if len(problems) != 1 else ''}"]
         lines += [f"  {p}" for p in problems]
         super().__init__("\n".join(lines))
 
     def render(self) -> str:
-        return str(self)  # the file and its problem list: it names itself
+        text = str(self)  # the file and its problem list: it names itself
+        return text if "\n" in text else f"error: {text}"
 
 
 @dataclass(frozen=True)
@@ -313,15 +353,25 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc)
 
 
+_PYDANTIC_TAG = re.compile(r"\[key\]|[a-z][a-z_-]*\[.*\]|function-.*", re.DOTALL)
+"""Tags pydantic puts in error paths: union branches and validators (``list[str]``,
+``function-after[...]``, ``literal['auto']``), and ``[key]`` for a mapping's key."""
+
+
+def _clean_loc(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int] | None = None) -> tuple[Any, ...]:
+    """Drop pydantic's union-branch and validator tags so paths match the YAML; a part that is
+    a key of the file (``"list[str]": 1``, ``"\\x1b[31m": 1``) is kept whatever it looks like."""
+    kept: list[Any] = []
+    for part in loc:
+        in_file = lines is not None and (*kept, part) in lines
+        if in_file or not (isinstance(part, str) and _PYDANTIC_TAG.fullmatch(part)):
+            kept.append(part)
+    if len(kept) > 2 and kept[0] == "checks" and kept[2] in CHECK_TYPES:
+        del kept[2]  # the check's kind, which the file says in its own words
+    return clean_fault_loc(tuple(kept))
+
+
 CHECK_TYPES = ("linearizability", "elle", "bank")
-
-
-def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Drop pydantic's union-branch and validator tags so paths match the YAML."""
-    loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
-    if len(loc) > 2 and loc[0] == "checks" and loc[2] in CHECK_TYPES:
-        loc = (*loc[:2], *loc[3:])  # the check's kind, which the file says in its own words
-    return clean_fault_loc(loc)
 
 
 def _nearest_line(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | None:
@@ -352,7 +402,7 @@ def loads(text: str, source: str = "<string>") -> LoadedExperiment:
         experiment = Experiment.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
-            loc = _clean_loc(tuple(error["loc"]))
+            loc = _clean_loc(tuple(error["loc"]), lines)
             message = error["msg"]
             if message.startswith("Value error, "):
                 message = message[len("Value error, ") :]

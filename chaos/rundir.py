@@ -12,7 +12,7 @@ import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import BadInput
+from .errors import BadInput, Unreachable
 
 ARTIFACTS = (
     "experiment.yaml", "seed", "history.jsonl", "results.json", "report.html", "junit.xml", "replay.json", "trace.txt",
@@ -72,5 +72,10 @@ class RunDir:
         return self.path / "junit.xml"
 
     def write_experiment(self, raw_text: str, seed: int) -> None:
-        (self.path / "experiment.yaml").write_text(raw_text, encoding="utf-8")
-        (self.path / "seed").write_text(f"{seed}\n", encoding="utf-8")
+        """The experiment as written and the seed; a disk that refuses them is infrastructure
+        (exit 4), like one that refuses the history."""
+        try:
+            (self.path / "experiment.yaml").write_text(raw_text, encoding="utf-8")
+            (self.path / "seed").write_text(f"{seed}\n", encoding="utf-8")
+        except OSError as exc:
+            raise Unreachable(f"cannot write the run directory {self.path}: {exc.strerror or exc}") from None

@@ -253,34 +253,56 @@ class Runner:
         overrides = overrides or {}
         try:
             for name, spec in self.experiment.stores.items():
-                try:
-                    store = create(
-                        spec.adapter,
-                        overrides.get(name, spec.settings),
-                        self.namespace,
-                        concurrency=self.experiment.concurrency,
-                    )
-                except ConfigError as exc:
-                    raise BadInput(f"store {name!r}: {self._clean(str(exc))}") from None
-                except AdapterError as exc:
-                    raise InfrastructureError(f"store {name!r}: {self._clean(str(exc))}") from None
-                timeout = float(spec.settings.get("connect_timeout", CONNECT_TIMEOUT))
-                try:
-                    async with asyncio.timeout(timeout):
-                        await store.open()
-                except TimeoutError:
-                    raise InfrastructureError(
-                        f"store {name!r} ({spec.adapter}{address(spec.settings)}): no connection within {timeout:g}s"
-                    ) from None
-                except ConfigError as exc:
-                    raise BadInput(f"store {name!r}: {self._clean(str(exc))}") from None
-                except AdapterError as exc:
-                    raise InfrastructureError(f"store {name!r}: {self._clean(str(exc))}") from None
-                opened[name] = store  # type: ignore[assignment]  # an Endpoint serves the http system
+                with self._real_address(name, overrides):
+                    opened[name] = await self._open_store(name, spec, overrides)
         except BaseException:
             await self._close_stores(opened)
             raise
         return opened
+
+    @contextlib.contextmanager
+    def _real_address(self, name: str, overrides: dict[str, dict[str, Any]]) -> Any:
+        """A store reached through a network fault's proxy is reported at its server's address,
+        not the proxy's: the proxy is ours, the server is what could not be reached."""
+        if name not in overrides:
+            yield
+            return
+        from .faults.network import find_address
+
+        _, proxy_host, proxy_port = find_address(name, overrides[name])
+        _, host, port = find_address(name, self.experiment.stores[name].settings)
+        try:
+            yield
+        except Unreachable as exc:
+            text = str(exc).replace(f"{proxy_host}:{proxy_port}", f"{host}:{port}")
+            raise type(exc)(f"{text} (through the network fault's proxy)") from None
+
+    async def _open_store(self, name: str, spec: Any, overrides: dict[str, dict[str, Any]]) -> Store:
+        """One store, created and opened within its ``connect_timeout``."""
+        try:
+            store = create(
+                spec.adapter,
+                overrides.get(name, spec.settings),
+                self.namespace,
+                concurrency=self.experiment.concurrency,
+            )
+        except ConfigError as exc:
+            raise BadInput(f"store {name!r}: {self._clean(str(exc))}") from None
+        except AdapterError as exc:
+            raise InfrastructureError(f"store {name!r}: {self._clean(str(exc))}") from None
+        timeout = float(spec.settings.get("connect_timeout", CONNECT_TIMEOUT))
+        try:
+            async with asyncio.timeout(timeout):
+                await store.open()
+        except TimeoutError:  # the adapter's own timeout says the same, whichever fires first
+            server = getattr(store, "address", None)
+            where = f"{store.kind} at {server}" if server else f"{spec.adapter}{address(spec.settings)}"
+            raise InfrastructureError(f"store {name!r}: {where}: no connection within {timeout:g}s") from None
+        except ConfigError as exc:
+            raise BadInput(f"store {name!r}: {self._clean(str(exc))}") from None
+        except AdapterError as exc:
+            raise InfrastructureError(f"store {name!r}: {self._clean(str(exc))}") from None
+        return store
 
     async def _close_stores(self, stores: dict[str, Store]) -> None:
         for store in stores.values():
@@ -416,10 +438,7 @@ class Runner:
                 delay = next_at - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            try:
-                f, key, value = stream.next()
-            except Exception as exc:  # the system's request() hook
-                raise SystemCodeError("request()", exc) from exc
+            f, key, value = stream.next()  # the system's request() hook raises SystemCodeError
             began = clock() - start
             event = Event(process, "invoke", f, key, value, began, next_index())
             mark = len(buffer)

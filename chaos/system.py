@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import re
 import sysconfig
 import traceback
 from collections.abc import Awaitable, Callable
@@ -79,7 +80,11 @@ class SystemCodeError(SystemLoadError, UserCodeError):
 
 
 _PATHS = sysconfig.get_paths()
-_NOT_USER_CODE = (str(Path(__file__).resolve().parent), _PATHS["stdlib"], _PATHS["purelib"], _PATHS["platlib"])
+_NOT_USER_CODE = (
+    str(Path(__file__).resolve().parent), _PATHS["stdlib"], _PATHS["purelib"], _PATHS["platlib"], "<"
+)
+"""Where frames are not the user's: this package, the standard library, installed packages, and
+frozen modules (``<frozen os>``, ``<frozen importlib._bootstrap>``)."""
 
 
 def construct(system: type, env: Env) -> Any:
@@ -128,6 +133,10 @@ names say whether the workload uses one key or many. ``counter-racy`` and ``bank
 broken on purpose (read-then-write without a compare-and-set): runs must catch them."""
 
 
+_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+"""An absolute module path: ``importlib`` raises ``ValueError``/``TypeError`` for ``""`` and ``.x``."""
+
+
 def resolve(name: str) -> type:
     """The system class for a built-in name or a user's ``module:attr``."""
     target = BUILTINS.get(name, name)
@@ -135,6 +144,9 @@ def resolve(name: str) -> type:
         known = ", ".join(sorted(BUILTINS))
         raise SystemLoadError(f"unknown system {name!r}: use a built-in ({known}) or module:attr")
     module_name, _, attr = target.partition(":")
+    if not _DOTTED.match(module_name) or not attr.isidentifier():
+        raise SystemLoadError(f"system {name!r}: expected module:Class, e.g. myapp.systems:Profiles "
+                              "(a module path importable from here, a colon, a class name)")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -240,6 +252,23 @@ def default_request(f: str, key: Any, n: int, expected: Any) -> Any:
     if f == "cas":
         return [expected, n]
     return n
+
+
+def request_hook(system: type) -> Callable[[str, Any, int, Any], Any]:
+    """The system's ``request()`` hook, or :func:`default_request`. An exception from the hook is
+    the system's bug (a :class:`SystemCodeError` naming the hook and the line), in a run and in
+    an exploration alike; one from the framework's own drawing of operations is not blamed on it."""
+    hook = getattr(system, "request", None)
+    if hook is None:
+        return default_request
+
+    def request(f: str, key: Any, n: int, expected: Any) -> Any:
+        try:
+            return hook(f, key, n, expected)
+        except Exception as exc:
+            raise SystemCodeError("request()", exc) from exc
+
+    return request
 
 
 async def supervise(name: str, factory: Callable[[Env], Any], env: Env) -> None:

@@ -22,7 +22,7 @@ from itertools import accumulate
 from typing import Any
 
 from .experiment import WorkloadSpec
-from .system import default_request
+from .system import default_request, request_hook
 
 RequestFn = Callable[[str, Any, int, Any], Any]
 
@@ -113,6 +113,6 @@ class Stream:
 
 def streams(spec: WorkloadSpec, seed: int, workers: int, system: type) -> list[Stream]:
     """One stream per worker; the system's ``request`` hook shapes values when it has one."""
-    request: RequestFn = getattr(system, "request", None) or default_request
+    request: RequestFn = request_hook(system)
     issued: dict[str, Any] = {}
     return [Stream(spec, seed, w, workers, request, issued) for w in range(workers)]

@@ -69,6 +69,16 @@ def _request(request: object) -> Iterator[object]:
     return (yield request)
 
 
+async def _background(name: str, factory: Any, env: Env) -> None:
+    """A background actor's whole life. An exception from its code (its constructor included)
+    is the system's bug, exit 3 naming the actor and the line, as :func:`chaos.system.supervise`
+    makes it in a run; the memory stores explored raise no store errors to restart it for."""
+    try:
+        await factory(env).run()
+    except Exception as exc:
+        raise SystemCodeError(f"actor {name!r}", exc) from exc
+
+
 class DeadlineExceeded(BaseException):
     """Thrown into an actor whose :meth:`DriverClock.timeout` ran out."""
 
@@ -344,7 +354,7 @@ class Driver:
             self.instances.append(instance)
             self.actors.append(Actor(f"server-{index}", self._serve(index, instance, ops), index))
         for name, factory in getattr(system, "actors", {}).items():
-            self.actors.append(Actor(name, factory(env(-1)).run(), None))
+            self.actors.append(Actor(name, _background(name, factory, env(-1)), None))
         self._current: Actor | None = None
 
     # ---------------------------------------------------------------- recording

@@ -26,7 +26,7 @@ from ..checker import CheckResult, check
 from ..experiment import Experiment
 from ..history import pair
 from ..stats import Stats
-from ..system import SystemCodeError, bind_roles, default_request, resolve
+from ..system import SystemCodeError, bind_roles, request_hook, resolve
 from .driver import Budget, Driver, Interleaving, Plan, PlannedOp
 from .strategies import PCT, Decision, DepthFirst, RandomWalk, Recording, Replay
 
@@ -113,7 +113,7 @@ class Explorer:
         self.options = dict(experiment.system.options)
         self.servers = experiment.system.servers or 1
         self.model = experiment.checks[0].model
-        self.request = getattr(self.system, "request", None) or default_request
+        self.request = request_hook(self.system)
         mix = experiment.workload.mix
         self.kinds = self.spec.operations or [f for f, w in mix.items() if w > 0]
         self.keys = experiment.workload.key_names()

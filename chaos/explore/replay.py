@@ -14,13 +14,14 @@ something else and reporting on that.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 from .. import encoding
 from ..errors import BadInput
 from ..experiment import LoadedExperiment, loads
+from ..preflight import preflight
 from .driver import Interleaving, Plan, PlannedOp, _hours
 from .explorer import Explorer, Found
 from .strategies import Decision, Replay, ReplayDiverged
@@ -32,17 +33,21 @@ class ReplayFileError(BadInput):
     """A replay file that cannot be read: the message names the file and the field."""
 
 
+_Seconds = Annotated[float, msgspec.Meta(ge=0)]
+"""A wait in system seconds (a negative one would move virtual time backwards)."""
+
+
 class _Op(msgspec.Struct, forbid_unknown_fields=True):
     f: str
     key: str
     value: Any = None
-    idle: float = 0.0
+    idle: _Seconds = 0.0
 
 
 class _Decision(msgspec.Struct, forbid_unknown_fields=True):
     actor: str
     fault: str | None = None
-    pause: float = 0.0
+    pause: _Seconds = 0.0
 
 
 class _Document(msgspec.Struct, forbid_unknown_fields=True):
@@ -94,9 +99,15 @@ def load_replay(path: Path) -> tuple[LoadedExperiment, Plan, list[Decision], int
         raise ReplayFileError(f"{path}: not a replay file: {exc}") from None
     except msgspec.DecodeError as exc:
         raise ReplayFileError(f"{path}: not a replay file (malformed or truncated JSON: {exc})") from None
+    except RecursionError:  # msgspec recurses once per nesting level of a free-form value
+        raise ReplayFileError(f"{path}: not a replay file (nested too deeply)") from None
     if document.format != FORMAT:
         raise ReplayFileError(f"{path}: not a replay file (format {document.format!r}, expected {FORMAT})")
     loaded = loads(document.experiment, f"{path}#experiment")
+    preflight(loaded)  # its system, models and stores, as chaos run checks them
+    if loaded.experiment.mode != "explore":
+        raise ReplayFileError(f"{path}: not a replay file (its experiment has mode: {loaded.experiment.mode}, "
+                              "and only an exploration is replayed)")
     plan = Plan(tuple(tuple(PlannedOp(o.f, o.key, o.value, o.idle) for o in ops) for ops in document.plan))
     decisions = [Decision(d.actor, d.fault, d.pause) for d in document.decisions]
     experiment = loaded.experiment

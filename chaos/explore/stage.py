@@ -19,6 +19,7 @@ from ..stats import Stats
 from .explorer import Exploration, Explorer
 from .replay import load_replay, replay, replay_document, trace_lines, write_history
 from .shrink import shrink
+from .strategies import ReplayDiverged
 
 
 def explore(
@@ -79,7 +80,10 @@ def replay_execution(path: Path, out: Path | None) -> tuple[LoadedExperiment, Ex
     :class:`~chaos.explore.strategies.ReplayDiverged` when it does not fit)."""
     loaded, plan, decisions, seed, trace = load_replay(path)
     started = time.monotonic()
-    execution = replay(loaded, plan, decisions, seed, trace)
+    try:
+        execution = replay(loaded, plan, decisions, seed, trace)
+    except ReplayDiverged as exc:  # name the file that does not fit
+        raise ReplayDiverged(f"{path}: {exc}") from None
     rundir = RunDir.create(out, f"{loaded.experiment.name}-replay")
     rundir.write_experiment(loaded.raw_text, seed)
     write_history(rundir.history, execution.events)

@@ -12,12 +12,14 @@ host and port.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import BadInput
+from ..errors import BadInput, Unreachable
 from .netloop import Emit
 from .proxy import Proxy
 from .spec import NETWORK_ADDRESS_KEYS, NetworkFault
@@ -90,6 +92,23 @@ def rewrite(value: str, host: str, port: int) -> str:
     return " ".join(text.split())
 
 
+async def _reachable(store: str, kind: str, host: str, port: int, settings: Mapping[str, Any]) -> None:
+    """One TCP connection to the server before a proxy is put in front of it: a server that
+    refuses is reported as itself (the store's adapter would only see the proxy reset it)."""
+    timeout = settings.get("connect_timeout", 10)
+    try:
+        async with asyncio.timeout(float(timeout) if isinstance(timeout, int | float) else 10.0):
+            _, writer = await asyncio.open_connection(host, port)
+    except TimeoutError:
+        raise Unreachable(f"store {store!r}: {kind} at {host}:{port}: no connection within {timeout:g}s") from None
+    except OSError as exc:
+        reason = "connection refused" if isinstance(exc, ConnectionRefusedError) else exc.strerror or str(exc)
+        raise Unreachable(f"store {store!r}: {kind} at {host}:{port}: {reason}") from None
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+
+
 async def start_proxies(
     faults: list[tuple[int, NetworkFault]],
     stores: Mapping[str, Any],
@@ -111,6 +130,7 @@ async def start_proxies(
                 raise FaultSetupError(f"network fault on {store!r}: no such store")
             original = dict(getattr(found, "settings", found))
             key, host, port = find_address(store, original)
+            await _reachable(store, getattr(found, "adapter", "store"), host, port, original)
             toxics = [Toxic(index, fault, seed, store) for index, fault in declared]
             proxy = Proxy(store, (host, port), toxics, clock, emit)
             await proxy.start()

@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from adapters.units import Duration, Size
+from adapters.units import Duration, Integer, Number, Size
 
 OPS: tuple[str, ...] = ("get", "put", "delete", "cas", "list", "request")
 """Adapter primitives a fault can target (``request`` is the http adapter's only one)."""
@@ -164,12 +164,21 @@ class _Targeted(_Strict):
     actor: str | None = None
     """Glob pattern on who makes the call (``server-0``, ``server-*``, ``cleaner``)."""
     active: ActiveField = None
-    probability: float | None = Field(None, ge=0, le=1)
+    probability: Number | None = Field(None, ge=0, le=1)
     """Chance that a matching call is hit (drawn from the fault's own seeded generator)."""
-    every: int | None = Field(None, ge=1)
+    every: Integer | None = Field(None, ge=1)
     """Hit the Nth, 2Nth, 3Nth... matching call."""
-    nth: int | None = Field(None, ge=1)
+    nth: Integer | None = Field(None, ge=1)
     """Hit the Nth matching call only."""
+
+    @field_validator("op", mode="before")
+    @classmethod
+    def _op_shape(cls, op: Any) -> Any:
+        """One message for the union (pydantic would name each branch, ``op.str`` and all)."""
+        names = op if isinstance(op, list) else [op]
+        if op is not None and not all(isinstance(o, str) for o in names):
+            raise ValueError(f"expected an operation name or a list of them ({', '.join(OPS)})")
+        return op
 
     @field_validator("op")
     @classmethod
@@ -295,6 +304,8 @@ def _net_duration(value: Any) -> Any:
 
 def _net_rate(value: Any) -> Any:
     bare = isinstance(value, int | float) and not isinstance(value, bool)
+    if bare and value == 0:
+        return 0  # refused as a rate of nothing, by the field's own bound
     if bare or (isinstance(value, str) and _BARE.match(value)):
         raise ValueError(
             f"give the rate as a size per second, e.g. {value}KB or {value}KB/s: a bare number is KB/s to "
@@ -324,7 +335,7 @@ class _Network(_Strict):
     )
     """``upstream``: data from this process to the server; ``downstream``: the replies
     (Toxiproxy's ``stream``)."""
-    probability: float = Field(1.0, ge=0, le=1, validation_alias=AliasChoices("probability", "toxicity"))
+    probability: Number = Field(1.0, ge=0, le=1, validation_alias=AliasChoices("probability", "toxicity"))
     """Chance that a new connection gets the toxic (Toxiproxy's ``toxicity``), drawn once per
     connection when it is accepted."""
     active: ActiveField = None

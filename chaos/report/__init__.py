@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment
 
-from ..encoding import dumps, loads
+from ..encoding import dumps
 from ..history import Operation, read_events
 from ..secrets import Secrets
 from .data import FaultWindow, ReportData, build, dumps_for_html
@@ -233,34 +233,28 @@ def write_run_report(
 def report_from_run_dir(run_dir: Path | str, out: Path | str | None = None) -> Path:
     """Regenerate a stored run's report from ``history.jsonl``, ``results.json`` and
     ``experiment.yaml``. Without ``results.json`` (a run killed before it was written) the
-    history is checked again with the experiment's checks. Raises ``FileNotFoundError`` for a
-    directory without a history and :class:`~chaos.history.HistoryError` for a bad one."""
-    import yaml
+    history is checked again with the experiment's checks. Every file is validated field by
+    field (:mod:`chaos.report.stored`): a directory without a history, a bad history, results
+    or experiment are :class:`~chaos.errors.BadInput` naming the file and the field."""
+    from .stored import StoredRunError, read_experiment, read_results, stored_checks
 
     run_dir = Path(run_dir)
     history = run_dir / "history.jsonl"
     if not history.is_file():
-        raise FileNotFoundError(f"{run_dir}: no history.jsonl (is this a run directory?)")
+        raise StoredRunError(f"{run_dir}: no history.jsonl (is this a run directory?)")
     events = read_events(history)
     experiment_path = run_dir / "experiment.yaml"
-    raw_text = experiment_path.read_text(encoding="utf-8") if experiment_path.is_file() else None
-    spec: dict[str, Any] = {}
-    if raw_text:
-        try:
-            loaded = yaml.safe_load(raw_text)
-        except yaml.YAMLError:
-            loaded = None
-        spec = loaded if isinstance(loaded, dict) else {}
+    raw_text, spec, lines = read_experiment(experiment_path)
     results: dict[str, Any] = {}
     if (run_dir / "results.json").is_file():
-        results = loads((run_dir / "results.json").read_bytes())
-        checks = list(results.get("checks") or [])
+        results = read_results(run_dir / "results.json")
+        checks = list(results["checks"])
     else:
-        checks = _recheck(events, raw_text)
+        checks = _recheck(events, stored_checks(experiment_path, spec, lines))
     seed: Any = results.get("seed")
     if seed is None and (run_dir / "seed").is_file():
-        text = (run_dir / "seed").read_text(encoding="utf-8").strip()
-        seed = int(text) if text.lstrip("-").isdigit() else None
+        text = (run_dir / "seed").read_text(encoding="utf-8", errors="replace").strip()
+        seed = int(text) if text.lstrip("-").isdigit() and len(text) < 100 else None
     name = str(results.get("experiment") or spec.get("name") or run_dir.name)
     operations = results.get("operations") or {}
     meta = ReportMeta(
@@ -274,7 +268,7 @@ def report_from_run_dir(run_dir: Path | str, out: Path | str | None = None) -> P
         interrupted=bool(results.get("interrupted")),
         experiment_text=raw_text,
         replay=f"chaos run {experiment_path} --seed {seed}" if seed is not None and raw_text else None,
-        throughput=operations.get("throughput_per_second") if isinstance(operations, dict) else None,
+        throughput=operations.get("throughput_per_second"),
         story=[str(line) for line in results.get("explanation") or []],
     )
     if meta.matched is None and meta.verdict is None and checks:
@@ -282,22 +276,14 @@ def report_from_run_dir(run_dir: Path | str, out: Path | str | None = None) -> P
     return write_report(Path(out) if out else run_dir / "report.html", events, checks, meta)
 
 
-def _recheck(events: list[dict[str, Any]], raw_text: str | None) -> list[dict[str, Any]]:
-    """The stored experiment's checks, run again on the history (a run killed before it wrote
-    results.json): the check stage's own code, so the page says what a finished run would."""
+def _recheck(events: list[dict[str, Any]], specs: list[Any]) -> list[dict[str, Any]]:
+    """The stored history checked with the experiment's (validated) checks, by the check
+    stage's own code: the page says what a finished run would have."""
     from ..analysis import run_check
-    from ..errors import BadInput
-    from ..experiment import loads
     from ..history import pair
 
-    if not raw_text:
-        return []
-    try:
-        experiment = loads(raw_text).experiment
-    except BadInput:  # an experiment that no longer loads (an unset ${VAR}): the history alone
-        return []
     operations = pair(events)
-    return [run_check(operations, spec).to_dict() for spec in experiment.checks]
+    return [run_check(operations, spec).to_dict() for spec in specs]
 
 
 __all__ = [

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import itertools
 import signal
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from adapters import DefiniteError, Endpoint, Store, create
 from ...calls import current_actor
 from ...clock import Clock, ScaledClock
 from ...encoding import DecodeError, dumps, loads
+from ...errors import BadInput, Unreachable
 from ...faults import ServerCrash
 from ...system import Env, OperationFailed, supervise
 from .cleaner import ImprovedCleanerProfile, KillCleanerProfile, NaiveCleanerProfile, WorkingCleanerProfile
@@ -211,6 +213,18 @@ class ProfileService:
             await runner.cleanup()
 
 
+async def _listen(app: ProfileApp, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """:func:`start`, its failure said in one line: a port another process holds is taken
+    infrastructure (exit 4); a host that is no address of this machine is a bad --host (exit 3)."""
+    try:
+        return await start(app, host, port)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.EADDRINUSE:
+            raise Unreachable(f"cannot listen on {host}:{port}: the port is in use (choose another --port)") from None
+        raise BadInput(f"--host {host}: cannot listen there ({reason}): give an address of this machine") from None
+
+
 async def serve(
     design: str,
     db: dict[str, Any],
@@ -234,10 +248,12 @@ async def serve(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     try:
+        # both built (their settings checked) before either is opened: a typo in the blob
+        # store's settings is bad input even when the database is down
         database = create(db.pop("adapter", "postgres"), {"reuse": True, "keep": keep, **db}, namespace)
+        blob_store = create(blobs.pop("adapter", "s3"), {"reuse": True, "keep": keep, **blobs}, namespace)
         await database.open()
         stores.append(database)
-        blob_store = create(blobs.pop("adapter", "s3"), {"reuse": True, "keep": keep, **blobs}, namespace)
         await blob_store.open()
         stores.append(blob_store)
         used_clock = clock or ScaledClock()
@@ -246,7 +262,7 @@ async def serve(
             return Env(stores={"db": database, "blobs": blob_store}, clock=used_clock, server=index, servers=servers)
 
         app = ProfileApp(DESIGNS[design], env_for, servers, on_failure=lambda _: stop.set())
-        runner, bound = await start(app, host, port)
+        runner, bound = await _listen(app, host, port)
         if ready is not None:
             ready(bound)
         try:
