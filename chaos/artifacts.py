@@ -48,9 +48,9 @@ def write(
             write_junit(junit, text, secrets)
     if not report:
         return
-    from .report import write_run_report  # jinja2 only when a page is wanted
-
     try:
+        from .report import write_run_report  # jinja2 only when a page is wanted
+
         write_run_report(result, raw_text=raw_text, secrets=secrets)
     except KeyboardInterrupt:
         result.report_error = "interrupted while drawing the report"

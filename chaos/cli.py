@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,6 +79,10 @@ class _Chaos(click.Group):
             except ChaosError as exc:
                 _error(exc.render())
                 code = exc.exit_code
+        if COMMAND:  # every file is written and closed: end here, before the interpreter's own
+            sys.stdout.flush()  # teardown, where a last signal would find its default handler
+            sys.stderr.flush()  # again and kill the process without an exit code of ours
+            os._exit(int(code or 0))
         sys.exit(int(code or 0))
 
     def _usage_context(self, args: Any, prog_name: str | None) -> click.Context:
@@ -133,11 +138,15 @@ def main() -> None:
 
 
 def _load(path: Path) -> LoadedExperiment:
-    from .experiment import load
-    from .preflight import preflight
+    """The experiment, validated. Signals wait until it is loaded: the imports it takes (the
+    schema, the user's system module) may run code that turns a ``KeyboardInterrupt`` into an
+    error of its own (pydantic does), which would end the command with a traceback."""
+    with SIGNALS.held():
+        from .experiment import load
+        from .preflight import preflight
 
-    loaded = load(path)
-    preflight(loaded)
+        loaded = load(path)
+        preflight(loaded)
     return loaded
 
 

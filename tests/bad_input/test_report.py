@@ -110,7 +110,9 @@ CASES: list[Case] = [
         history_jsonl=lambda base: stored("history.jsonl")(base).replace(b"\n", b"\nnot json\n", 1),
     ),
     report(
-        "history-a-list-line", ("rd/history.jsonl:1: expected a JSON object, got an array",), history_jsonl=b"[1, 2, 3]\n"
+        "history-a-list-line",
+        ("rd/history.jsonl:1: expected a JSON object, got an array",),
+        history_jsonl=b"[1, 2, 3]\n",
     ),
     report(
         "history-event-without-type",
