@@ -1,0 +1,396 @@
+"""The executor seam: where independent work runs (seeds, exploration shards).
+
+Everything that fans out goes through one :class:`concurrent.futures.Executor`: a pool of
+processes on this host by default, or Dask's distributed scheduler with ``--cluster
+tcp://HOST:8786`` (the ``asyncchaos[dask]`` extra; ``distributed.Client.get_executor()`` is such
+an executor). A task is a module-level function and plain data in, plain data out: never a
+live runner, explorer or result, so the same task runs in a local process or on a machine
+across the network.
+
+What never fans out is one checked real-time run: linearizability is decided over the real-time
+order of one clock, so a run's workers stay in one process on one host. A seed is such a run,
+whole, in one worker.
+
+Two things a fan-out needs beyond ``submit``:
+
+* **Lost workers.** A worker process that dies (killed, out of memory) takes its task with it.
+  Dask reschedules the task on another worker by itself (each start is logged as an event on
+  the scheduler, so the client knows which tasks ran twice); a local pool breaks as a whole, so
+  :class:`Fanout` starts a new one and resubmits what was unfinished. Either way nothing is
+  lost and the caller learns which tasks were rerun.
+* **Interrupts.** Pool workers sit in their own process group, so a terminal's Ctrl-C reaches
+  the parent only; the parent relays each signal through a shared counter, and a worker turns it
+  into a SIGINT to itself: a seed then stops the way a single run does (its history checked and
+  written, exit 130), an exploration shard stops between executions. An idle worker ignores
+  it and never prints a traceback. Dask cannot interrupt a running task: its futures are
+  cancelled instead.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from .errors import BadInput, Unreachable
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+TOPIC = "asyncchaos-task-start"
+"""The Dask event topic on which each task start is logged."""
+POLL = 0.1
+"""Seconds between two looks at the stop flag while waiting for results."""
+ATTEMPTS = 3
+"""Tries of one task whose worker was lost (Dask's own ``allowed-failures`` is also 3)."""
+
+
+@dataclass(frozen=True)
+class Workers:
+    """Where fanned-out work runs: ``jobs`` local processes, or a Dask cluster.
+
+    ``worth`` is for explorations: a level of plans whose estimated time is under it runs in
+    the parent, because starting worker processes costs about half a second and the answer is
+    the same either way."""
+
+    jobs: int | None = None
+    """Local worker processes (None: one per core)."""
+    cluster: str | None = None
+    """A Dask scheduler's address (``tcp://HOST:8786``): run there instead."""
+    worth: float = 0.5
+
+    @property
+    def count(self) -> int:
+        return self.jobs if self.jobs is not None else (os.cpu_count() or 1)
+
+    @property
+    def parallel(self) -> bool:
+        return self.cluster is not None or self.count > 1
+
+
+# ---------------------------------------------------------------------------- inside a worker
+
+_STOP: Any = None
+"""The parent's stop counter, in a pool worker (a ``multiprocessing.Value``)."""
+
+
+def _init_worker(stop: Any) -> None:
+    """Start-up of a pool worker: its own process group (the terminal's signals go to the
+    parent, which relays them), signals ignored while idle (a run installs its own handler),
+    and a thread that turns each relayed stop into a SIGINT to this process."""
+    global _STOP
+    _STOP = stop
+    with contextlib.suppress(OSError):
+        os.setpgrp()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def relay() -> None:
+        seen = 0
+        while True:
+            time.sleep(POLL / 2)
+            if os.getppid() != parent:  # the parent is gone: nobody will read what this does
+                os._exit(130)
+            wanted = stop.value
+            while seen < wanted:
+                seen += 1
+                os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=relay, name="chaos-stop-relay", daemon=True).start()
+
+
+def stop_requested() -> bool:
+    """True once the parent asked its workers to stop (a pool worker; elsewhere never)."""
+    return _STOP is not None and _STOP.value > 0
+
+
+def note_start(label: str) -> None:
+    """Record that the task ``label`` starts, where the parent can see it: on a Dask worker,
+    an event on the scheduler (a task rescheduled after its worker died starts twice). A local
+    pool needs nothing: the parent resubmits lost tasks itself."""
+    if "distributed" not in sys.modules:  # never import Dask into a local worker
+        return
+    from distributed import get_worker
+
+    try:
+        worker = get_worker()
+    except ValueError:  # not in a Dask worker after all
+        return
+    worker.log_event(TOPIC, {"task": label, "worker": worker.address, "pid": os.getpid()})
+
+
+# ---------------------------------------------------------------------------- backends
+
+
+class Backend:
+    """One executor and what the fan-out needs around it."""
+
+    description = ""
+    """Where the work runs, in words (``2 processes``, ``Dask at tcp://...``)."""
+    jobs = 1
+    """How many tasks run at once."""
+    ships_files = False
+    """True when workers do not share this host's disk: run directories come back as data."""
+    interrupts_running = True
+    """True when a stop reaches running tasks (else they are cancelled)."""
+    worker_lost: tuple[type[BaseException], ...] = ()
+    """Exceptions meaning the worker died under the task (not the task's own failure)."""
+    generation = 0
+    """Bumped each time the executor is replaced after a loss."""
+
+    @property
+    def executor(self) -> cf.Executor:
+        raise NotImplementedError
+
+    def submit(self, fn: Callable[[T], R], task: T) -> cf.Future[R]:
+        return self.executor.submit(fn, task)
+
+    def stop_workers(self) -> None:
+        """Ask running tasks to stop (each call is one more signal)."""
+
+    def recover(self, generation: int) -> None:
+        """After a lost worker: make the executor usable again (once per generation)."""
+
+    def starts(self) -> Counter[str]:
+        """Task label -> times it started, where the backend knows (Dask)."""
+        return Counter()
+
+    def close(self, *, wait: bool = True) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close(wait=exc[0] is None)
+
+
+class ProcessBackend(Backend):
+    """A pool of fresh (spawned) Python processes on this host: the default.
+
+    Spawned rather than forked, so that a worker starts as a cluster's would (the task and its
+    data pickled, the package imported anew) and no lock or thread of the parent is copied."""
+
+    ships_files = False
+    interrupts_running = True
+    worker_lost = (BrokenProcessPool,)
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self.description = f"{jobs} process{'es' if jobs != 1 else ''}"
+        self._context = multiprocessing.get_context("spawn")
+        self._stop = self._context.Value("i", 0)
+        self._executor: cf.ProcessPoolExecutor | None = None
+
+    @property
+    def executor(self) -> cf.ProcessPoolExecutor:
+        if self._executor is None:  # started on first use: a small exploration never needs it
+            self._executor = cf.ProcessPoolExecutor(
+                self.jobs, mp_context=self._context, initializer=_init_worker, initargs=(self._stop,)
+            )
+        return self._executor
+
+    def stop_workers(self) -> None:
+        with self._stop.get_lock():
+            self._stop.value += 1
+
+    def recover(self, generation: int) -> None:
+        if generation != self.generation or self._executor is None:
+            return
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = None
+        self.generation += 1
+
+    def close(self, *, wait: bool = True) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=wait, cancel_futures=not wait)
+            self._executor = None
+
+
+class DaskBackend(Backend):
+    """Dask's distributed scheduler: ``distributed.Client(address).get_executor()``.
+
+    The workers need the package (and the experiment's own code) importable, and the
+    experiment's ``${VAR}`` values in their environment: secrets are read where the run happens
+    and never sent over the wire."""
+
+    ships_files = True
+    interrupts_running = False
+
+    def __init__(self, address: str, *, timeout: float = 5.0) -> None:
+        try:
+            from distributed import Client
+            from distributed.scheduler import KilledWorker
+        except ImportError:
+            raise BadInput(
+                f"--cluster {address}: Dask's distributed scheduler is not installed: pip install 'asyncchaos[dask]'"
+            ) from None
+        self.worker_lost = (KilledWorker,)
+        try:
+            self.client = Client(address, timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise Unreachable(f"--cluster {address}: no Dask scheduler answered: {exc}") from None
+        except ValueError as exc:  # a malformed address
+            raise BadInput(f"--cluster {address}: {exc}") from None
+        threads = sum(self.client.nthreads().values())
+        self.jobs = max(1, threads)
+        self.description = f"Dask at {address} ({threads} worker thread{'s' if threads != 1 else ''})"
+        self._executor = self.client.get_executor(pure=False)
+
+    @property
+    def executor(self) -> cf.Executor:
+        return self._executor
+
+    def starts(self) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        with contextlib.suppress(Exception):  # the events are a courtesy: never fail a run on them
+            for _, message in self.client.get_events(TOPIC):
+                if isinstance(message, dict) and "task" in message:
+                    counts[message["task"]] += 1
+        return counts
+
+    def close(self, *, wait: bool = True) -> None:
+        with contextlib.suppress(Exception):
+            self._executor.shutdown(wait=False)
+        with contextlib.suppress(Exception):
+            self.client.close(timeout=5)
+
+
+def open_backend(workers: Workers) -> Backend:
+    """The backend ``workers`` asks for (a Dask client connects here: exit 4 if nobody answers)."""
+    if workers.cluster is not None:
+        return DaskBackend(workers.cluster)
+    return ProcessBackend(workers.count)
+
+
+# ---------------------------------------------------------------------------- fan-out
+
+
+@dataclass
+class Done(Generic[T, R]):
+    """One task's end: its result, the error it raised, or cancelled (never run)."""
+
+    task: T
+    label: str
+    result: R | None = None
+    error: BaseException | None = None
+    cancelled: bool = False
+
+
+class Fanout(Generic[T, R]):
+    """Runs ``fn`` over tasks on a backend and yields each end as it comes (:meth:`results`).
+
+    A task whose worker was lost is submitted again (up to :data:`ATTEMPTS` times). Once
+    ``should_stop`` says so, queued tasks are cancelled and running ones asked to stop (on a
+    backend that cannot, cancelled too); it may also count signals, each relayed to the
+    workers. :attr:`reruns` says which tasks ran more than once."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        fn: Callable[[T], R],
+        tasks: Iterable[T],
+        *,
+        label: Callable[[T], str],
+        should_stop: Callable[[], int | bool] = lambda: False,
+    ) -> None:
+        self.backend = backend
+        self.fn = fn
+        self.label = label
+        self.should_stop = should_stop
+        self.stopped = False
+        self._stops = 0
+        self._resubmitted: Counter[str] = Counter()
+        self._pending: dict[cf.Future[R], tuple[T, int, int]] = {}
+        """future -> (task, attempt, executor generation)."""
+        self._seen_running: set[cf.Future[R]] = set()
+        for task in tasks:
+            self._submit(task, 1)
+
+    def _submit(self, task: T, attempt: int) -> None:
+        generation = self.backend.generation
+        self._pending[self.backend.submit(self.fn, task)] = (task, attempt, generation)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def cancel(self, unwanted: Callable[[T], bool]) -> None:
+        """Cancel the queued tasks ``unwanted`` picks (running ones finish)."""
+        for future, (task, _, _) in list(self._pending.items()):
+            if unwanted(task):
+                future.cancel()
+
+    def stop(self) -> None:
+        """Cancel what is queued and ask what runs to stop."""
+        self._stops += 1
+        if self.stopped:
+            self.backend.stop_workers()  # a second stop: one more signal to the workers
+            return
+        self.stopped = True
+        for future in list(self._pending):
+            if not self.backend.interrupts_running or not future.running():
+                future.cancel()
+        self.backend.stop_workers()
+
+    def results(self) -> Iterator[Done[T, R]]:
+        while self._pending:
+            done, _ = cf.wait(list(self._pending), timeout=POLL, return_when=cf.FIRST_COMPLETED)
+            self._seen_running.update(f for f in self._pending if f.running())
+            while self._stops < int(self.should_stop()):
+                self.stop()
+            lost: list[tuple[T, int, int, bool]] = []
+            for future in done:
+                task, attempt, generation = self._pending.pop(future)
+                label = self.label(task)
+                ran = future in self._seen_running
+                self._seen_running.discard(future)
+                if future.cancelled():
+                    yield Done(task, label, cancelled=True)
+                    continue
+                error = future.exception()
+                if error is None:
+                    yield Done(task, label, result=future.result())
+                elif isinstance(error, self.backend.worker_lost) and attempt < ATTEMPTS and not self.stopped:
+                    lost.append((task, attempt, generation, ran))
+                elif isinstance(error, cf.CancelledError):
+                    yield Done(task, label, cancelled=True)
+                else:
+                    yield Done(task, label, error=error)
+            for task, attempt, generation, ran in lost:
+                self.backend.recover(generation)
+                if ran:  # it was on the worker that died (a queued task just moves)
+                    self._resubmitted[self.label(task)] += 1
+                self._submit(task, attempt + 1)
+
+    @property
+    def reruns(self) -> dict[str, int]:
+        """Label -> extra runs of each task that ran more than once (its worker was lost)."""
+        counts: Counter[str] = Counter(self._resubmitted)
+        for label, starts in self.backend.starts().items():
+            if starts > 1:
+                counts[label] = max(counts[label], starts - 1)
+        return dict(counts)
+
+
+__all__ = [
+    "Backend",
+    "DaskBackend",
+    "Done",
+    "Fanout",
+    "ProcessBackend",
+    "Workers",
+    "note_start",
+    "open_backend",
+    "stop_requested",
+]
