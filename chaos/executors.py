@@ -14,10 +14,10 @@ whole, in one worker.
 Two things a fan-out needs beyond ``submit``:
 
 * **Lost workers.** A worker process that dies (killed, out of memory) takes its task with it.
-  Dask reschedules the task on another worker by itself (each start is logged as an event on
-  the scheduler, so the client knows which tasks ran twice); a local pool breaks as a whole, so
+  Dask reschedules the task on another worker by itself; a local pool breaks as a whole, so
   :class:`Fanout` starts a new one and resubmits what was unfinished. Either way nothing is
-  lost and the caller learns which tasks were rerun.
+  lost, and since every task reports its start (a shared counter per task in a local pool, an
+  event on the scheduler on Dask), the caller learns which tasks really ran twice.
 * **Interrupts.** Pool workers sit in their own process group, so a terminal's Ctrl-C reaches
   the parent only; the parent relays each signal through a shared counter, and a worker turns it
   into a SIGINT to itself: a seed then stops the way a single run does (its history checked and
@@ -36,6 +36,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures.process import BrokenProcessPool
@@ -82,17 +83,22 @@ class Workers:
 
 _STOP: Any = None
 """The parent's stop counter, in a pool worker (a ``multiprocessing.Value``)."""
+_STARTS: Any = None
+"""Per task slot, how many times it started, in a pool worker (a shared ``multiprocessing.Array``)."""
+SLOTS = 1 << 17
+"""Task slots of a local pool (a fan-out of more tasks reuses them: reruns are then not told)."""
 
 
-def _init_worker(stop: Any) -> None:
+def _init_worker(stop: Any, starts: Any = None) -> None:
     """Start-up of a pool worker: its own process group (the terminal's signals go to the
     parent, which relays them), signals ignored while idle (a run installs its own handler),
     and a thread that turns each relayed stop into a SIGINT to this process."""
-    global _STOP
-    _STOP = stop
+    global _STOP, _STARTS
+    _STOP, _STARTS = stop, starts
     with contextlib.suppress(OSError):
         os.setpgrp()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool's own terminate() must still end an idle worker
     parent = os.getppid()
 
     def relay() -> None:
@@ -114,19 +120,21 @@ def stop_requested() -> bool:
     return _STOP is not None and _STOP.value > 0
 
 
-def note_start(label: str) -> None:
-    """Record that the task ``label`` starts, where the parent can see it: on a Dask worker,
-    an event on the scheduler (a task rescheduled after its worker died starts twice). A local
-    pool needs nothing: the parent resubmits lost tasks itself."""
-    if "distributed" not in sys.modules:  # never import Dask into a local worker
-        return
-    from distributed import get_worker
+def run_task(fn: Callable[[T], R], key: str, slot: int, task: T) -> R:
+    """What a worker runs for every task: note that the task starts, where the parent can see
+    it, then run it. A task whose worker died under it starts twice."""
+    if _STARTS is not None:  # a local pool worker: one writer per slot at a time, no lock needed
+        _STARTS[slot % SLOTS] += 1
+    elif "distributed" in sys.modules:  # never import Dask into any other process
+        from distributed import get_worker
 
-    try:
-        worker = get_worker()
-    except ValueError:  # not in a Dask worker after all
-        return
-    worker.log_event(TOPIC, {"task": label, "worker": worker.address, "pid": os.getpid()})
+        try:
+            worker = get_worker()
+        except ValueError:  # not in a Dask worker after all
+            pass
+        else:
+            worker.log_event(TOPIC, {"task": key, "worker": worker.address, "pid": os.getpid()})
+    return fn(task)
 
 
 # ---------------------------------------------------------------------------- backends
@@ -152,8 +160,12 @@ class Backend:
     def executor(self) -> cf.Executor:
         raise NotImplementedError
 
-    def submit(self, fn: Callable[[T], R], task: T) -> cf.Future[R]:
-        return self.executor.submit(fn, task)
+    def submit(self, fn: Callable[[T], R], task: T, key: str) -> cf.Future[R]:
+        """Run ``fn(task)`` on a worker; ``key`` names this task in :meth:`starts`."""
+        return self.executor.submit(run_task, fn, key, self._slot(key), task)
+
+    def _slot(self, key: str) -> int:
+        return 0
 
     def stop_workers(self) -> None:
         """Ask running tasks to stop (each call is one more signal)."""
@@ -162,7 +174,7 @@ class Backend:
         """After a lost worker: make the executor usable again (once per generation)."""
 
     def starts(self) -> Counter[str]:
-        """Task label -> times it started, where the backend knows (Dask)."""
+        """Task key -> times it started."""
         return Counter()
 
     def close(self, *, wait: bool = True) -> None:
@@ -190,15 +202,27 @@ class ProcessBackend(Backend):
         self.description = f"{jobs} process{'es' if jobs != 1 else ''}"
         self._context = multiprocessing.get_context("spawn")
         self._stop = self._context.Value("i", 0)
+        self._starts: Any = None
+        self._slots: dict[str, int] = {}
         self._executor: cf.ProcessPoolExecutor | None = None
 
     @property
     def executor(self) -> cf.ProcessPoolExecutor:
         if self._executor is None:  # started on first use: a small exploration never needs it
+            if self._starts is None:
+                self._starts = self._context.Array("i", SLOTS, lock=False)
             self._executor = cf.ProcessPoolExecutor(
-                self.jobs, mp_context=self._context, initializer=_init_worker, initargs=(self._stop,)
+                self.jobs, mp_context=self._context, initializer=_init_worker, initargs=(self._stop, self._starts)
             )
         return self._executor
+
+    def _slot(self, key: str) -> int:
+        return self._slots.setdefault(key, len(self._slots))
+
+    def starts(self) -> Counter[str]:
+        if self._starts is None:
+            return Counter()
+        return Counter({key: self._starts[slot % SLOTS] for key, slot in self._slots.items()})
 
     def stop_workers(self) -> None:
         with self._stop.get_lock():
@@ -310,16 +334,19 @@ class Fanout(Generic[T, R]):
         self.should_stop = should_stop
         self.stopped = False
         self._stops = 0
-        self._resubmitted: Counter[str] = Counter()
-        self._pending: dict[cf.Future[R], tuple[T, int, int]] = {}
-        """future -> (task, attempt, executor generation)."""
-        self._seen_running: set[cf.Future[R]] = set()
-        for task in tasks:
-            self._submit(task, 1)
+        self._id = f"{uuid.uuid4().hex[:12]}"
+        self._keys: dict[str, str] = {}
+        """Task key (unique to this fan-out) -> label."""
+        self._pending: dict[cf.Future[R], tuple[T, str, int, int]] = {}
+        """future -> (task, key, attempt, executor generation)."""
+        for number, task in enumerate(tasks):
+            key = f"{self._id}/{number}"
+            self._keys[key] = label(task)
+            self._submit(task, key, 1)
 
-    def _submit(self, task: T, attempt: int) -> None:
+    def _submit(self, task: T, key: str, attempt: int) -> None:
         generation = self.backend.generation
-        self._pending[self.backend.submit(self.fn, task)] = (task, attempt, generation)
+        self._pending[self.backend.submit(self.fn, task, key)] = (task, key, attempt, generation)
 
     @property
     def pending(self) -> int:
@@ -327,7 +354,7 @@ class Fanout(Generic[T, R]):
 
     def cancel(self, unwanted: Callable[[T], bool]) -> None:
         """Cancel the queued tasks ``unwanted`` picks (running ones finish)."""
-        for future, (task, _, _) in list(self._pending.items()):
+        for future, (task, _, _, _) in list(self._pending.items()):
             if unwanted(task):
                 future.cancel()
 
@@ -346,15 +373,12 @@ class Fanout(Generic[T, R]):
     def results(self) -> Iterator[Done[T, R]]:
         while self._pending:
             done, _ = cf.wait(list(self._pending), timeout=POLL, return_when=cf.FIRST_COMPLETED)
-            self._seen_running.update(f for f in self._pending if f.running())
             while self._stops < int(self.should_stop()):
                 self.stop()
-            lost: list[tuple[T, int, int, bool]] = []
+            lost: list[tuple[T, str, int, int]] = []
             for future in done:
-                task, attempt, generation = self._pending.pop(future)
-                label = self.label(task)
-                ran = future in self._seen_running
-                self._seen_running.discard(future)
+                task, key, attempt, generation = self._pending.pop(future)
+                label = self._keys[key]
                 if future.cancelled():
                     yield Done(task, label, cancelled=True)
                     continue
@@ -362,25 +386,24 @@ class Fanout(Generic[T, R]):
                 if error is None:
                     yield Done(task, label, result=future.result())
                 elif isinstance(error, self.backend.worker_lost) and attempt < ATTEMPTS and not self.stopped:
-                    lost.append((task, attempt, generation, ran))
+                    lost.append((task, key, attempt, generation))
                 elif isinstance(error, cf.CancelledError):
                     yield Done(task, label, cancelled=True)
                 else:
                     yield Done(task, label, error=error)
-            for task, attempt, generation, ran in lost:
+            for task, key, attempt, generation in lost:
                 self.backend.recover(generation)
-                if ran:  # it was on the worker that died (a queued task just moves)
-                    self._resubmitted[self.label(task)] += 1
-                self._submit(task, attempt + 1)
+                self._submit(task, key, attempt + 1)
 
     @property
     def reruns(self) -> dict[str, int]:
-        """Label -> extra runs of each task that ran more than once (its worker was lost)."""
-        counts: Counter[str] = Counter(self._resubmitted)
-        for label, starts in self.backend.starts().items():
-            if starts > 1:
-                counts[label] = max(counts[label], starts - 1)
-        return dict(counts)
+        """Label -> extra starts of each task that started more than once (its worker was
+        lost under it; a task that only waited in a broken pool's queue is not counted)."""
+        return {
+            self._keys[key]: starts - 1
+            for key, starts in self.backend.starts().items()
+            if starts > 1 and key in self._keys
+        }
 
 
 __all__ = [
@@ -390,7 +413,7 @@ __all__ = [
     "Fanout",
     "ProcessBackend",
     "Workers",
-    "note_start",
     "open_backend",
+    "run_task",
     "stop_requested",
 ]

@@ -37,7 +37,7 @@ from typing import Any
 
 from . import __version__, artifacts
 from .errors import BadInput, ChaosError, ExitCode, Interrupted, Unreachable
-from .executors import Done, Fanout, Workers, note_start, open_backend, stop_requested
+from .executors import Done, Fanout, Workers, open_backend, stop_requested
 from .experiment import LoadedExperiment
 from .failure_db import FailureDB
 from .junit import seeds_junit_xml, write_junit
@@ -213,7 +213,6 @@ def run_seed(task: SeedTask) -> SeedOutcome:
     from .experiment import loads
     from .pipeline import Pipeline
 
-    note_start(task.label)
     if stop_requested():
         return SeedOutcome(
             task.seed,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -144,6 +145,16 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}s"
 
 
+def _relative(path: str, base: Path) -> str:
+    """A seed's run directory as seen from the batch directory (where they all are)."""
+    if not path:
+        return "-"
+    try:
+        return str(Path(path).relative_to(base))
+    except ValueError:
+        return path
+
+
 def _seed_row(result: SeedsResult, outcome: SeedOutcome) -> list[str]:
     if not outcome.ran:
         verdict = "[dim]not run[/]" if outcome.interrupted else "[bold red]error[/]"
@@ -165,7 +176,7 @@ def _seed_row(result: SeedsResult, outcome: SeedOutcome) -> list[str]:
         verdict,
         f"{outcome.operations:,}" if outcome.ran else "-",
         _seconds(outcome.first_violation),
-        escape(printable(outcome.run_dir or "-")),
+        escape(printable(_relative(outcome.run_dir, result.run_dir))),
         escape(printable("; ".join(notes))),
     ]
 
@@ -173,7 +184,8 @@ def _seed_row(result: SeedsResult, outcome: SeedOutcome) -> list[str]:
 def print_seeds(console: Console, result: SeedsResult) -> None:
     """The summary of many seeds: a row per seed, then the outcome over all of them, what
     the failure database and lost workers changed, and the one seed to replay."""
-    table = Table(title=f"{result.experiment}: {len(result.seeds)} seeds on {result.workers}", title_justify="left")
+    title = f"{result.experiment}: {len(result.seeds)} seeds on {result.workers}; run directories in {result.run_dir}"
+    table = Table(title=escape(printable(title)), title_justify="left")
     for column in ("seed", "verdict", "operations", "first violation"):
         table.add_column(column, justify="left" if column == "verdict" else "right", no_wrap=True)
     table.add_column("run directory", overflow="fold")  # whole, even on an 80-column CI log

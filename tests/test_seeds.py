@@ -10,6 +10,7 @@ the lost write back, seed 3 does, so which seeds find the violation is known in 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -342,3 +343,86 @@ def test_ctrl_c_stops_every_seed_and_keeps_what_ran(tmp_path: Path) -> None:
     assert "interrupted" in stdout
     suite = _junit(out / "junit.xml")
     assert suite.tests == 5 and suite.errors == len(ran)
+
+
+# ---------------------------------------------------------------------------- pytest --chaos-seeds
+
+
+def _pytest(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_pytest_chaos_seeds_makes_an_item_per_seed_under_xdist(tmp_path: Path) -> None:
+    pytest.importorskip("xdist")
+    junit = tmp_path / "pytest.xml"
+    experiment = ROOT / "experiments" / "register-memory.yaml"
+    done = _pytest(
+        "--chaos",
+        str(experiment),
+        "--chaos-seeds",
+        "4",
+        "--chaos-no-report",
+        "-n",
+        "2",
+        f"--junitxml={junit}",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "4 passed" in done.stdout
+    cases = [case for suite in JUnitXml.fromfile(str(junit)) for case in suite]
+    assert sorted(case.name for case in cases) == [f"register-memory[seed-{n}]" for n in (42, 43, 44, 45)]
+    # two workers, four runs started within a second or two: four run directories, one seed each
+    run_dirs = sorted((tmp_path / "runs" / "register-memory").iterdir())
+    assert len(run_dirs) == 4
+    assert sorted(int((d / "seed").read_text()) for d in run_dirs) == [42, 43, 44, 45]
+    assert all(json.loads((d / "results.json").read_text())["verdict"] == "valid" for d in run_dirs)
+
+
+def test_pytest_chaos_seeds_refuses_a_bad_spec(tmp_path: Path) -> None:
+    done = _pytest("--chaos", str(ROOT / "experiments" / "register-memory.yaml"), "--chaos-seeds", "0", cwd=tmp_path)
+    assert done.returncode == 4  # pytest's usage error
+    assert "--chaos-seeds 0: ask for at least one seed" in done.stderr
+
+
+def test_a_killed_worker_process_costs_nothing(tmp_path: Path) -> None:
+    """A local worker process that dies mid-seed breaks the whole pool: a new pool reruns
+    what was unfinished, and the result says which seed ran twice."""
+    psutil = pytest.importorskip("psutil")
+    experiment = tmp_path / "long.yaml"
+    experiment.write_text(LONG_SEEDS.replace("duration: 4s", "duration: 1s"))
+    out = tmp_path / "batch"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chaos", "run", str(experiment), "--seeds", "4", "--jobs", "2", "--out", str(out),
+         "--no-progress", "--no-report"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    killed = None
+    deadline = time.monotonic() + 60
+    while killed is None and time.monotonic() < deadline and process.poll() is None:
+        for child in psutil.Process(process.pid).children():
+            try:
+                files = [Path(f.path) for f in child.open_files()]
+            except psutil.Error:
+                continue
+            opened = [f for f in files if f.name == "history.jsonl"]
+            if opened:
+                child.kill()
+                killed = int(opened[0].parent.name.removeprefix("seed-"))
+                break
+        time.sleep(0.02)
+    stdout, stderr = process.communicate(timeout=120)
+    assert killed is not None
+    assert process.returncode == 0, stdout + stderr
+    data = json.loads((out / "results.json").read_text())
+    assert sorted(o["seed"] for o in data["outcomes"]) == [1, 2, 3, 4]
+    assert all(o["verdict"] == "valid" for o in data["outcomes"])
+    assert data["reruns"] == {str(killed): 1}
+    assert f"seed(s) {killed} (ran 2 times)" in stdout

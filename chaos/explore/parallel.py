@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from ..executors import Backend, Fanout, Workers, note_start, open_backend, stop_requested
+from ..executors import Backend, Fanout, Workers, open_backend, stop_requested
 from ..experiment import Experiment
 from ..stats import Stats
 from .driver import Interleaving, Plan
@@ -90,7 +90,6 @@ _EXPLORERS: dict[str, Explorer] = {}
 def search_shard(task: ShardTask) -> list[PlanOutcome]:
     """A worker's part: search the shard's plans in order, stopping at the first that does
     not end clean (plans after it cannot matter)."""
-    note_start(task.label)
     key = task.label.rsplit("/", 1)[0]
     explorer = _EXPLORERS.get(key)
     if explorer is None:
