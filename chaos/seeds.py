@@ -470,6 +470,11 @@ class SeedsRun:
 
     def _outcome(self, done: Done[SeedTask, SeedOutcome], rundir: RunDir) -> SeedOutcome:
         seed = done.task.seed
+        if done.cancelled and not self._stops:  # nobody asked: the cluster dropped it (its scheduler went away)
+            error = Unreachable(f"seed {seed}: the cluster cancelled it before it finished")
+            return SeedOutcome(
+                seed, int(error.exit_code), reason=f"{error.title}: {error}", error_kind=error.kind, ran=False
+            )
         if done.cancelled:
             return SeedOutcome(
                 seed,
@@ -488,17 +493,31 @@ class SeedsRun:
         assert outcome is not None
         if outcome.files is not None:
             local = rundir.path / f"seed-{seed}"
-            outcome = _land(outcome, local)
+            try:
+                outcome = _land(outcome, local)
+            except OSError as exc:
+                error = Unreachable(f"seed {seed}: cannot write its run directory {local}: {exc.strerror or exc}")
+                return replace(
+                    outcome,
+                    files=None,
+                    exit_code=int(error.exit_code),
+                    verdict=None,
+                    reason=f"{error.title}: {error}",
+                    error_kind=error.kind,
+                )
         return outcome
 
     def _write(self, result: SeedsResult, rundir: RunDir) -> None:
         secrets = self.loaded.secrets
-        with self.signals.held():
-            artifacts.write_results(rundir.results, result.to_dict(), secrets)
-            text = seeds_junit_xml(result)
-            write_junit(rundir.junit, text, secrets)
-            if self.junit is not None:
-                write_junit(self.junit, text, secrets)
+        try:
+            with self.signals.held():
+                artifacts.write_results(rundir.results, result.to_dict(), secrets)
+                text = seeds_junit_xml(result)
+                write_junit(rundir.junit, text, secrets)
+                if self.junit is not None:
+                    write_junit(self.junit, text, secrets)
+        except OSError as exc:
+            raise Unreachable(f"cannot write the artifacts in {rundir.path}: {exc.strerror or exc}") from None
 
     def _remember(self, result: SeedsResult) -> None:
         """Record the seeds that found a violation; forget recorded ones that now pass."""

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+from ..errors import Unreachable
 from ..executors import Backend, Fanout, Workers, open_backend, stop_requested
 from ..experiment import Experiment
 from ..stats import Stats
@@ -221,6 +222,8 @@ class LevelSearch:
         for index, plan in enumerate(plans, first):
             outcome = outcomes.get(index)
             if outcome is None:  # never searched: the exploration was interrupted first
+                if not explorer.should_stop():  # or the cluster dropped the shard
+                    raise Unreachable(f"{self.name}: plan {index} was never searched: its worker went away")
                 report.interrupted, report.stopped = True, "interrupted"
                 return True
             report.plans += 1
