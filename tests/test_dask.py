@@ -6,7 +6,7 @@ after two idle minutes, the workers after four, or when their scheduler is gone)
 experiments/register-memory.yaml --seeds 8 --cluster tcp://...`` runs against them; as soon as
 one worker process has a seed's history open (mid-run), that process is killed. The nanny
 starts a new one, Dask reschedules the seed, and the command must still report all eight
-seeds, with their run directories written here, and say which seed was rerun.
+seeds, with their run directories written here, and say which seeds were rerun.
 """
 
 from __future__ import annotations
@@ -130,8 +130,11 @@ def test_seeds_on_a_cluster_survive_a_killed_worker(cluster: Cluster, tmp_path: 
     outcomes = {o["seed"]: o for o in data["outcomes"]}
     assert sorted(outcomes) == list(range(42, 50))  # nothing lost
     assert all(o["verdict"] == "valid" and o["exit_code"] == 0 for o in outcomes.values())
-    assert data["reruns"] == {str(killed): 1}
-    assert f"seed(s) {killed} (ran 2 times)" in stdout and "rerun" in stdout
+    # the killed seed ran again; so may a seed that had finished on that worker before its
+    # result reached the client (Dask recomputes what a lost worker held)
+    assert data["reruns"].get(str(killed)) == 1 and set(data["reruns"].values()) == {1}
+    rerun_line = next(line for line in stdout.splitlines() if line.startswith("rerun after their worker was lost"))
+    assert f"{killed} (ran 2 times)" in rerun_line and rerun_line.endswith("nothing lost")
     for seed, outcome in outcomes.items():  # every run directory came back, and names where it is now
         run_dir = out / f"seed-{seed}"
         assert outcome["run_dir"] == str(run_dir)

@@ -55,8 +55,9 @@ class ShardTask:
     seed: int
     first: int
     stop: int
-    seconds: float
-    """Time left for the exploration when the shard was made."""
+    ends: float
+    """When the exploration's time limit runs out, in wall-clock seconds since the epoch: the
+    one clock a shard that starts late, or on another host, can compare with."""
     label: str
 
 
@@ -97,7 +98,7 @@ def search_shard(task: ShardTask) -> list[PlanOutcome]:
         _EXPLORERS.clear()
         explorer = _EXPLORERS[key] = Explorer(task.experiment, task.seed)
     explorer.should_stop = stop_requested
-    deadline = time.perf_counter() + task.seconds
+    deadline = time.perf_counter() + (task.ends - time.time())
     plans = itertools.islice(explorer.exhaustive_plans(), task.first, task.stop)
     outcomes = []
     for index, plan in enumerate(plans, task.first):
@@ -187,9 +188,9 @@ class LevelSearch:
         self.levels_fanned += 1
         explorer = self.explorer
         stop = first + len(plans)
-        seconds = max(0.0, deadline - time.perf_counter())
+        ends = time.time() + (deadline - time.perf_counter())
         tasks = [
-            ShardTask(explorer.experiment, explorer.seed, a, b, seconds, f"{self.key}/{a}-{b}")
+            ShardTask(explorer.experiment, explorer.seed, a, b, ends, f"{self.key}/{a}-{b}")
             for a, b in shards(first, stop, self.backend.jobs)
         ]
         fan: Fanout[ShardTask, list[PlanOutcome]] = Fanout(
