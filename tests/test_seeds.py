@@ -291,9 +291,10 @@ duration: 4s
 concurrency: 4
 stores: {db: {adapter: memory}}
 system: register
-workload: {keys: 2, mix: {read: 2, write: 1, cas: 1}}
+workload: {keys: 2, mix: {read: 2, write: 1, cas: 1}, rate: 400}
 checks: [{model: cas-register}]
 """
+"""Seeds that run for their whole duration, at a rate whose history checks in no time."""
 
 
 def test_ctrl_c_stops_every_seed_and_keeps_what_ran(tmp_path: Path) -> None:
