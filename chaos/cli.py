@@ -176,6 +176,30 @@ def validate(experiment: Path) -> int:
     help="Live progress bar. Default: on a terminal; plain lines every few seconds otherwise.",
 )
 @click.option("--strict", is_flag=True, help="A run that could not have found anything is unknown (exit 2).")
+@click.option(
+    "--seeds",
+    "seeds_spec",
+    metavar="N|A-B",
+    help="Run N seeds (from --seed, else the experiment's seed, else 1) or seeds A to B, each a whole run, "
+    "in parallel; one summary, one junit.xml with a test case per seed, one exit code over all seeds.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="Worker processes for --seeds and for exhaustive explorations (default: one per core).",
+)
+@click.option(
+    "--cluster",
+    metavar="tcp://HOST:8786",
+    help="Run seeds and exploration shards on this Dask scheduler (pip install 'asyncchaos[dask]').",
+)
+@click.option(
+    "--failure-db/--no-failure-db",
+    default=True,
+    show_default=True,
+    help="Try the seeds and exploration plans that failed before first, and record new ones "
+    "(runs/<experiment>/failures.json, or in --out).",
+)
 def run(
     experiment: Path,
     out: Path | None,
@@ -184,9 +208,15 @@ def run(
     report: bool,
     progress: bool | None,
     strict: bool,
+    seeds_spec: str | None,
+    jobs: int | None,
+    cluster: str | None,
+    failure_db: bool,
 ) -> int:
     """Run (or explore) an experiment, check its history and exit with the outcome."""
     from .artifacts import write_error
+    from .executors import Workers
+    from .failure_db import FailureDB
     from .pipeline import Pipeline
     from .progress import RunProgress
     from .secrets import Secrets
@@ -195,13 +225,23 @@ def run(
     _writable(junit, "--junit")
     try:
         loaded = _load(experiment)
+        explore = loaded.experiment.mode == "explore"
+        if cluster is not None and seeds_spec is None and not explore:
+            raise BadInput(f"--cluster {cluster}: a checked real-time run stays on one host; "
+                           "give --seeds N to spread seeds over the cluster")
     except ChaosError as exc:
         if junit is not None:
             write_error(experiment.stem, exc, Secrets(), junit=junit)
         raise
     console = _console()
     console.secrets = loaded.secrets
-    pipeline = Pipeline(loaded, out, seed=seed, junit=junit, report=report, strict=strict, signals=SIGNALS)
+    workers = Workers(jobs=jobs, cluster=cluster)
+    if seeds_spec is not None:
+        return _run_seeds(console, loaded, seeds_spec, seed=seed, out=out, workers=workers, junit=junit,
+                          report=report, strict=strict, failure_db=failure_db, progress=progress)
+    database = FailureDB.for_run(out, loaded.experiment.name) if failure_db and explore else None
+    pipeline = Pipeline(loaded, out, seed=seed, junit=junit, report=report, strict=strict, signals=SIGNALS,
+                        workers=workers if explore else None, failure_db=database)
     verb = "exploring" if loaded.experiment.mode == "explore" else "running"
     console.print(f"{verb} {loaded.experiment.name} with seed {pipeline.seed}", markup=False)
     with RunProgress(console, loaded.experiment.name, live=progress) as shown:
@@ -209,6 +249,40 @@ def run(
         result = pipeline.run_sync()
     print_result(console, result)
     return result.exit_code
+
+
+def _run_seeds(
+    console: SafeConsole,
+    loaded: LoadedExperiment,
+    spec: str,
+    *,
+    seed: int | None,
+    out: Path | None,
+    workers: Any,
+    junit: Path | None,
+    report: bool,
+    strict: bool,
+    failure_db: bool,
+    progress: bool | None,
+) -> int:
+    """``chaos run --seeds``: every seed a whole run on a worker, one combined outcome."""
+    from .progress import SeedsProgress
+    from .seeds import SeedsRun, parse_seeds
+    from .summary import print_seeds
+
+    base = seed if seed is not None else loaded.experiment.seed
+    seeds = parse_seeds(spec, base)
+    batch = SeedsRun(loaded, seeds, out, workers=workers, junit=junit, report=report, strict=strict,
+                     failure_db=failure_db, signals=SIGNALS)
+    order, recorded = batch.order()
+    where = f"the Dask cluster at {workers.cluster}" if workers.cluster else f"{workers.count} process(es)"
+    first = f", {len(recorded)} from the failure database first" if recorded else ""
+    console.print(f"running {loaded.experiment.name}: {len(order)} seeds{first} on {where}", markup=False)
+    with SeedsProgress(console, loaded.experiment.name, len(order), live=progress) as shown:
+        batch.on_seed = shown.update
+        result = batch.run_sync()
+    print_seeds(console, result)
+    return int(result.exit_code)
 
 
 def _writable(path: Path | None, option: str) -> None:

@@ -1,4 +1,4 @@
-"""JUnit XML for CI: one test case per check, the counterexample in the failure.
+"""JUnit XML for CI: one test case per check (many seeds: per seed), the counterexample in the failure.
 
 CI systems (GitHub Actions reporters, GitLab, Jenkins, Buildkite...) read JUnit XML to show
 which tests failed and why. A chaos run becomes one ``<testsuite>`` named after the
@@ -31,6 +31,7 @@ from .elle.result import ElleResult
 if TYPE_CHECKING:
     from .result import Check, Result
     from .secrets import Secrets
+    from .seeds import SeedOutcome, SeedsResult
 
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 MESSAGE_LIMIT = 500
@@ -72,7 +73,7 @@ def _testcase(
 
 
 def outcome_type(outcome: str) -> str:
-    return "chaos.violation" if outcome == "failure" else "chaos.error"
+    return {"failure": "chaos.violation", "skipped": "chaos.not-run"}.get(outcome, "chaos.error")
 
 
 def _suite(root: ET.Element, name: str, properties: dict[str, Any], seconds: float) -> ET.Element:
@@ -99,9 +100,11 @@ def _finish(root: ET.Element, suite: ET.Element) -> str:
     cases = suite.findall("testcase")
     failures = sum(1 for c in cases if c.find("failure") is not None)
     errors = sum(1 for c in cases if c.find("error") is not None)
+    skipped = sum(1 for c in cases if c.find("skipped") is not None)
     suite.set("tests", str(len(cases)))
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))
+    suite.set("skipped", str(skipped))
     root.set("tests", str(len(cases)))
     root.set("failures", str(failures))
     root.set("errors", str(errors))
@@ -197,6 +200,61 @@ def junit_xml(result: Result, *, replay: str | None = None) -> str:
     return _finish(root, suite)
 
 
+def _seed_case(result: SeedsResult, outcome: SeedOutcome) -> tuple[str | None, str, str]:
+    """One seed's outcome, message and text, judged as the combined exit code judges it."""
+    where = f"run directory: {outcome.run_dir}\nreplay: {outcome.replay}\n" if outcome.ran else ""
+    text = (outcome.evidence + "\n\n" if outcome.evidence else "") + where
+    if not outcome.ran:
+        kind = "skipped" if outcome.interrupted else "error"
+        return kind, outcome.reason or "not run", outcome.reason or "not run"
+    if outcome.error_kind is not None or outcome.interrupted:
+        return "error", outcome.reason or "run interrupted before it ended: the history is partial", text
+    if outcome.verdict == "unknown":
+        return "error", f"checker gave up: {outcome.reason or 'unknown'}", text
+    if result.expect == "invalid":
+        if outcome.found:
+            return None, "violation found, as the experiment expects", text
+        if result.matched:
+            return None, "no violation with this seed (another seed found it, as the experiment expects)", text
+        return "failure", "expected a violation, no seed found one", text
+    if outcome.found:
+        return "failure", f"not linearizable: {outcome.reason or 'violation found'}", text
+    if not outcome.matched:
+        return "error", f"strict: {outcome.warnings[0]}" if outcome.warnings else "not as expected", text
+    return None, "", text
+
+
+def seeds_junit_xml(result: SeedsResult) -> str:
+    """The JUnit document of many seeds of one experiment: one test case per seed (``seed-N``),
+    failed as the combined exit code would have it (with ``expect: invalid``, a seed that did
+    not find the violation fails only when no seed found it); seeds an interrupt kept from
+    running are ``<skipped>``."""
+    name = result.experiment
+    failing = result.first_failing
+    props: dict[str, Any] = {
+        "seeds": len(result.seeds),
+        "expect": result.expect,
+        "exit_code": int(result.exit_code),
+        "run_dir": str(result.run_dir),
+        "workers": result.workers,
+        "replay": failing.replay if failing is not None else None,
+        "found_by": ",".join(str(o.seed) for o in result.found) or None,
+        "rerun": ",".join(str(s) for s in sorted(result.reruns)) or None,
+        "failure_database": ",".join(str(s) for s in result.recorded) or None,
+    }
+    root = ET.Element("testsuites", name="chaos")
+    suite = _suite(root, name, props, result.wall_seconds)
+    for outcome in result.ordered:
+        kind, message, text = _seed_case(result, outcome)
+        case = _testcase(suite, name=f"seed-{outcome.seed}", classname=f"chaos.{name}", seconds=outcome.wall_seconds,
+                         outcome=kind, message=message, text=text)
+        if kind is None:
+            ET.SubElement(case, "system-out").text = _clean((message + "\n" if message else "") + text)
+        if outcome.warnings:
+            ET.SubElement(case, "system-err").text = _clean("".join(f"warning: {w}\n" for w in outcome.warnings))
+    return _finish(root, suite)
+
+
 def error_xml(name: str, message: str, *, kind: str = "infrastructure", seconds: float = 0.0) -> str:
     """A run that could not start or finish (bad input, unreachable store): one test case in
     error, so that CI shows the reason instead of a missing report."""
@@ -215,4 +273,4 @@ def write_junit(path: Path | str, text: str, secrets: Secrets | None = None) -> 
     return path
 
 
-__all__ = ["error_xml", "junit_xml", "write_junit"]
+__all__ = ["error_xml", "junit_xml", "seeds_junit_xml", "write_junit"]

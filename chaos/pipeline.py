@@ -25,7 +25,9 @@ from . import artifacts
 from .analysis import analyse, interrupted
 from .errors import ChaosError, ExitCode, Interrupted, Unreachable
 from .execution import Execution
+from .executors import Workers
 from .experiment import LoadedExperiment
+from .failure_db import FailureDB
 from .preflight import preflight
 from .result import Result
 from .rundir import RunDir
@@ -50,6 +52,8 @@ class Pipeline:
         strict: bool = False,
         on_progress: Callable[[Stats], None] | None = None,
         signals: Signals | None = None,
+        workers: Workers | None = None,
+        failure_db: FailureDB | None = None,
     ) -> None:
         self.loaded = loaded
         self.experiment = loaded.experiment
@@ -71,6 +75,10 @@ class Pipeline:
         self._signals_before = self.signals.count
         self._interrupted = threading.Event()
         """Set by the first signal; the explorer polls it from its thread."""
+        self.workers = workers
+        """Where an exhaustive exploration's levels may fan out (see :mod:`chaos.executors`)."""
+        self.failure_db = failure_db
+        """Failing plans to try first, and where to record new ones (explorations)."""
 
     # ---------------------------------------------------------------- what tests look at
 
@@ -109,7 +117,8 @@ class Pipeline:
             from .explore import explore
 
             stop = self._interrupted.is_set
-            return await asyncio.to_thread(explore, self.loaded, rundir, self.seed, should_stop=stop)
+            return await asyncio.to_thread(explore, self.loaded, rundir, self.seed, should_stop=stop,
+                                           workers=self.workers, failure_db=self.failure_db)
         from .runner import Runner
 
         runner = self.runner = Runner(self.loaded, rundir, self.seed, stats=self.stats, on_progress=self.on_progress)

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 if TYPE_CHECKING:
+    from .seeds import SeedOutcome
     from .stats import Stats
 
 PLAIN_INTERVAL = 5.0
@@ -136,4 +137,57 @@ def _rich_line(stats: Stats) -> str:
     )
 
 
-__all__ = ["RunProgress", "describe", "fraction"]
+class SeedsProgress:
+    """Progress of many seeds: a bar of seeds done, with how many found a violation, or (not on
+    a terminal) one plain line per finished seed. :meth:`update` is the ``on_seed`` callback of
+    a :class:`~chaos.seeds.SeedsRun` (called from its fan-out thread)."""
+
+    def __init__(self, console: Console, name: str, total: int, *, live: bool | None = None) -> None:
+        self.console = console
+        self.name = name
+        self.total = total
+        self.live = console.is_terminal if live is None else live
+        self.found = 0
+        self.errors = 0
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> SeedsProgress:
+        if self.live:
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(bar_width=32),
+                TextColumn("{task.completed:.0f}/{task.total:.0f} seeds"),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[line]}"),
+                console=self.console,
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self.name, total=self.total, line="[dim]found 0[/]")
+        return self
+
+    def update(self, outcome: SeedOutcome, done: int, total: int) -> None:
+        """One more seed finished."""
+        self.found += outcome.found
+        self.errors += outcome.error_kind is not None and not outcome.interrupted
+        if self._progress is not None and self._task is not None:
+            style = "bold red" if self.found else "dim"
+            errors = f"  [red]errors {self.errors}[/]" if self.errors else ""
+            self._progress.update(self._task, completed=done, total=total,
+                                  line=f"[{style}]found {self.found}[/]{errors}")
+            return
+        what = outcome.verdict or ("not run" if not outcome.ran else "error")
+        ops = f", {outcome.operations:,} operations" if outcome.ran else ""
+        self.console.print(f"{self.name}: seed {outcome.seed}: {what}{ops} ({done}/{total} done, {self.found} found)",
+                           markup=False, highlight=False)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+__all__ = ["RunProgress", "SeedsProgress", "describe", "fraction"]

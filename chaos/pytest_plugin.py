@@ -5,6 +5,7 @@ Registered through the ``pytest11`` entry point, so installing the package is en
     pytest --chaos experiments/                          # every experiments/*.yaml is a test
     pytest --chaos 'experiments/*-memory.yaml'           # a glob (quote it for the shell)
     pytest --chaos experiments/ --chaos-select '*-memory.yaml'
+    pytest --chaos experiments/register-memory.yaml --chaos-seeds 8 -n 2   # 8 items, on pytest-xdist
 
 An experiment item passes when the run's outcome matches the file's ``expect:`` (exit code 0 of
 ``chaos run``); it fails with the verdict, the counterexample, the run directory and the
@@ -63,6 +64,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--chaos-seed", type=int, metavar="N", help="Override the seed of every collected experiment.")
     group.addoption(
+        "--chaos-seeds",
+        metavar="N|A-B",
+        help="Turn each experiment into N items, one per seed (from --chaos-seed, else the file's seed, else 1), "
+        "or one per seed A to B. Works under pytest-xdist (-n 2): every item has its own run directory.",
+    )
+    group.addoption(
         "--chaos-no-report",
         action="store_true",
         default=False,
@@ -99,6 +106,15 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--chaos: no such file or directory: {', '.join(missing)}")
     if not files:
         raise pytest.UsageError(f"--chaos {' '.join(patterns)}: no experiment file (*.yaml) matched")
+    spec = config.getoption("chaos_seeds")
+    if spec is not None:
+        from .errors import BadInput
+        from .seeds import parse_seeds
+
+        try:
+            parse_seeds(spec, 1)
+        except BadInput as exc:
+            raise pytest.UsageError(str(exc).replace("--seeds", "--chaos-seeds", 1)) from None
     config.stash[_FILES] = set(files)
     names = [str(f) for f in files]
     if config.args_source == pytest.Config.ArgsSource.ARGS:
@@ -120,22 +136,50 @@ class ChaosFailure(Exception):
 
 
 class ExperimentFile(pytest.File):
-    """One experiment YAML file: one item, named after the file."""
+    """One experiment YAML file: one item, named after the file (with ``--chaos-seeds``, one
+    item per seed, ``<file>[seed-N]``)."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        yield ExperimentItem.from_parent(self, name=self.path.stem)
+        spec = self.config.getoption("chaos_seeds")
+        if spec is None:
+            yield ExperimentItem.from_parent(self, name=self.path.stem)
+            return
+        from .seeds import parse_seeds
+
+        base = self.config.getoption("chaos_seed")
+        for seed in parse_seeds(spec, base if base is not None else _file_seed(self.path)):
+            yield ExperimentItem.from_parent(self, name=f"{self.path.stem}[seed-{seed}]", seed=seed)
+
+
+def _file_seed(path: Path) -> int | None:
+    """The ``seed:`` of an experiment file, read leniently (a broken file fails its items
+    when they run, with the file's problems)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    seed = data.get("seed") if isinstance(data, dict) else None
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
 
 
 class ExperimentItem(pytest.Item):
-    """Runs the experiment once and passes when the outcome matched ``expect:``."""
+    """Runs the experiment once (with ``seed``, when one item per seed) and passes when the
+    outcome matched ``expect:``."""
+
+    def __init__(self, *, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.seed = seed
 
     def runtest(self) -> None:
         out_base = self.config.getoption("chaos_out")
-        out = Path(out_base) / self.path.stem if out_base else None
+        stem = self.path.stem if self.seed is None else f"{self.path.stem}-seed-{self.seed}"
+        out = Path(out_base) / stem if out_base else None
         result = run_file(
             self.path,
             out=out,
-            seed=self.config.getoption("chaos_seed"),
+            seed=self.seed if self.seed is not None else self.config.getoption("chaos_seed"),
             report=not self.config.getoption("chaos_no_report"),
             fresh_out=True,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from .result import Check, Result
+    from .seeds import SeedOutcome, SeedsResult
     from .stats import Stats
 
 VERDICT_STYLE = {"valid": "bold green", "invalid": "bold red", "unknown": "bold yellow"}
@@ -118,12 +120,18 @@ def _print_coverage(console: Console, result: Result) -> None:
         coverage = f"a sample of {exploration.plans} plans ({sizes or 'none'})"
         if exploration.stopped:
             coverage += f"; {exploration.stopped}"
+    where = f" on {exploration.workers}" if exploration.workers else ""
     console.print(
-        f"{data['executions']:,} executions, {data['states']:,} distinct states in {exploration.elapsed:.2f}s "
+        f"{data['executions']:,} executions, {data['states']:,} distinct states in {exploration.elapsed:.2f}s{where} "
         f"({data['executions_per_second']:,.0f} executions/s, {data['states_per_second']:,.0f} states/s); "
         f"explored {escape(coverage)}",
         highlight=False,
     )
+    if exploration.recorded:
+        still = ("one still fails: only smaller plans were searched after it" if exploration.recorded_found
+                 else "none fails any more")
+        console.print(f"tried first: {exploration.recorded} failing plan(s) from the failure database; {still}",
+                      highlight=False)
     best = exploration.shrunk or exploration.found
     if best is not None:
         found = exploration.found
@@ -135,3 +143,89 @@ def _print_coverage(console: Console, result: Result) -> None:
         )
     if exploration.trace:
         console.print("\n".join(exploration.trace), markup=False, highlight=False)
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}s"
+
+
+def _relative(path: str, base: Path) -> str:
+    """A seed's run directory as seen from the batch directory (where they all are)."""
+    if not path:
+        return "-"
+    try:
+        return str(Path(path).relative_to(base))
+    except ValueError:
+        return path
+
+
+def _seed_row(result: SeedsResult, outcome: SeedOutcome) -> list[str]:
+    if not outcome.ran:
+        verdict = "[dim]not run[/]" if outcome.interrupted else "[bold red]error[/]"
+    elif outcome.verdict is None:
+        verdict = "[bold red]error[/]"
+    else:
+        verdict = f"[{VERDICT_STYLE.get(outcome.verdict, 'bold')}]{outcome.verdict}[/]"
+        if outcome.interrupted:
+            verdict += " [dim](interrupted)[/]"
+    notes = []
+    if outcome.seed in result.recorded:
+        notes.append("failure database")
+    if outcome.seed in result.reruns:
+        notes.append(f"rerun x{result.reruns[outcome.seed]} (worker lost)")
+    if outcome.error_kind is not None and outcome.reason and not outcome.interrupted:
+        notes.append(outcome.reason)
+    return [
+        str(outcome.seed),
+        verdict,
+        f"{outcome.operations:,}" if outcome.ran else "-",
+        _seconds(outcome.first_violation),
+        escape(printable(_relative(outcome.run_dir, result.run_dir))),
+        escape(printable("; ".join(notes))),
+    ]
+
+
+def print_seeds(console: Console, result: SeedsResult) -> None:
+    """The summary of many seeds: a row per seed, then the outcome over all of them, what
+    the failure database and lost workers changed, and the one seed to replay."""
+    title = f"{result.experiment}: {len(result.seeds)} seeds on {result.workers}; run directories in {result.run_dir}"
+    table = Table(title=escape(printable(title)), title_justify="left")
+    for column in ("seed", "verdict", "operations", "first violation"):
+        table.add_column(column, justify="left" if column == "verdict" else "right", no_wrap=True)
+    table.add_column("run directory", overflow="fold")  # whole, even on an 80-column CI log
+    table.add_column("note", overflow="fold")
+    for outcome in result.ordered:
+        table.add_row(*_seed_row(result, outcome))
+    console.print(table)
+    counts = ", ".join(f"{n} {name}" for name, n in result.counts().items() if n)
+    console.print(f"{len(result.ordered)} seeds in {result.wall_seconds:.1f}s: {counts}", highlight=False)
+    if result.recorded:
+        seeds = ", ".join(str(s) for s in result.recorded)
+        console.print(f"tried first (failure database {escape(str(result.failure_db))}): seed(s) {seeds}",
+                      highlight=False)
+    if result.reruns:
+        seeds = ", ".join(f"{s} (ran {n + 1} times)" for s, n in sorted(result.reruns.items()))
+        console.print(f"[yellow]rerun[/] after their worker was lost: seed(s) {seeds}; nothing lost", highlight=False)
+    code = int(result.exit_code)
+    found = [str(o.seed) for o in result.found]
+    if result.interrupted:
+        line = "interrupted"
+    elif result.expect == "invalid":
+        line = (f"seed(s) {', '.join(found)} found the violation: as expected" if found
+                else "no seed found the violation: NOT as expected")
+    elif result.matched:
+        line = "every seed passed: as expected"
+    elif found:
+        line = f"seed(s) {', '.join(found)} found a violation: NOT as expected"
+    else:
+        line = "no violation, but not every seed could be decided"
+    style = "bold green" if result.matched else "bold red"
+    console.print(f"over all seeds (expected {result.expect}): [{style}]{escape(line)}[/] (exit {code})",
+                  highlight=False)
+    console.print(f"artifacts: {escape(str(result.run_dir))}", highlight=False)
+    junit = result.run_dir / "junit.xml"
+    if junit.is_file():
+        console.print(f"  junit.xml: {junit}", highlight=False, markup=False)
+    failing = result.first_failing
+    if failing is not None and failing.replay:
+        console.print(f"replay: {failing.replay}", highlight=False, markup=False)

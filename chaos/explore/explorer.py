@@ -68,6 +68,12 @@ class Exploration:
     interrupted: bool = False
     trace: list[str] = field(default_factory=list)
     """The shrunk failing execution as numbered lines (what the summary and junit show)."""
+    recorded: int = 0
+    """Failing plans from the failure database tried before the search."""
+    recorded_found: bool = False
+    """One of them still fails: only smaller plans were searched after it."""
+    workers: str = ""
+    """Where levels were searched besides this process (``2 processes``), when anywhere."""
 
     def rate(self) -> tuple[float, float]:
         elapsed = self.elapsed or 1e-9
@@ -89,6 +95,8 @@ class Exploration:
             "truncated_executions": self.truncated,
             "plans_by_operations": {str(k): v for k, v in sorted(self.plans_by_size.items())},
             "complete_up_to_operations": self.complete_up_to,
+            "failure_database": {"tried": self.recorded, "still_fails": self.recorded_found},
+            "workers": self.workers or "this process",
             "violation": None
             if best is None
             else {
@@ -98,6 +106,11 @@ class Exploration:
                 "original_operations": self.found.execution.plan.operations if self.found else None,
             },
         }
+
+
+SearchLevel = Callable[[Exploration, int, list[Plan], float, Callable | None], bool]
+"""Searches one level of an exhaustive exploration: ``(report, index of the level's first plan,
+plans, deadline, progress) -> decided``."""
 
 
 class Explorer:
@@ -169,10 +182,13 @@ class Explorer:
             built.append(tuple(row))
         return Plan(tuple(built))
 
-    def exhaustive_plans(self) -> Iterator[Plan]:
+    def exhaustive_plans(self, up_to: int | None = None) -> Iterator[Plan]:
+        """Every plan of 1, 2, ... ``max_operations`` (or ``up_to``) operations, in a fixed
+        order: the order in which one process searches them, and the index a shard names."""
         key = self.keys[0]
         idles = [0.0, *self.spec.idle]
-        for count in range(1, self.spec.max_operations + 1):
+        top = self.spec.max_operations if up_to is None else min(up_to, self.spec.max_operations)
+        for count in range(1, top + 1):
             for kinds in itertools.product(self.kinds, repeat=count):
                 for assignment in _canonical_assignments(count, self.servers):
                     for idle in itertools.product(idles, repeat=count):
@@ -182,6 +198,14 @@ class Explorer:
                         for f, server, wait in zip(kinds, assignment, idle, strict=True):
                             rows[server].append((f, key, wait))
                         yield self.make_plan(rows)
+
+    def levels(self, up_to: int | None = None) -> Iterator[tuple[int, int, list[Plan]]]:
+        """``(operations, index of the level's first plan, the level's plans)``, level by level."""
+        first = 0
+        for size, group in itertools.groupby(self.exhaustive_plans(up_to), key=lambda plan: plan.operations):
+            plans = list(group)
+            yield size, first, plans
+            first += len(plans)
 
     def random_plan(self, rng: random.Random) -> Plan:
         count = rng.randint(1, self.spec.max_operations)
@@ -197,13 +221,22 @@ class Explorer:
 
     # ---------------------------------------------------------------- searches
 
-    def explore(self, progress: Callable[[Exploration], None] | None = None) -> Exploration:
+    def explore(
+        self,
+        progress: Callable[[Exploration], None] | None = None,
+        *,
+        up_to: int | None = None,
+        search_level: SearchLevel | None = None,
+    ) -> Exploration:
+        """Search the experiment's space. Exhaustive: every level up to ``up_to`` operations
+        (default ``max_operations``), each level by ``search_level`` (default
+        :meth:`search_level`, in this process; :mod:`.parallel` fans it out)."""
         report = Exploration(self.spec.strategy)
         start = time.perf_counter()
         deadline = start + self.spec.time_limit
         try:
             if self.spec.strategy == "exhaustive":
-                self._exhaustive(report, deadline, progress)
+                self._exhaustive(report, deadline, progress, up_to, search_level or self.search_level)
             else:
                 self._sample(report, deadline, progress)
         finally:
@@ -277,23 +310,39 @@ class Explorer:
         finally:
             report.states += len(seen)
 
-    def _exhaustive(self, report: Exploration, deadline: float, progress: Callable | None) -> None:
+    def _exhaustive(
+        self,
+        report: Exploration,
+        deadline: float,
+        progress: Callable | None,
+        up_to: int | None,
+        search_level: SearchLevel,
+    ) -> None:
         size = 0
-        for plan in self.exhaustive_plans():
-            if plan.operations != size:
-                report.complete_up_to, size = size, plan.operations
+        for size, first, plans in self.levels(up_to):
+            report.complete_up_to = size - 1
+            if search_level(report, first, plans, deadline, progress):
+                return
+        report.complete_up_to = size
+        report.exhausted = up_to is None or up_to >= self.spec.max_operations
+
+    def search_level(
+        self, report: Exploration, first: int, plans: list[Plan], deadline: float, progress: Callable | None
+    ) -> bool:
+        """Search ``plans`` (one level, the first of them plan number ``first``) in order, in
+        this process; True once the exploration is decided: a violation, a bug, a limit."""
+        for plan in plans:
             report.plans += 1
             found = self.search_plan(plan, report, deadline)
             if found is not None:
                 report.found = found
-                return
+                return True
             if report.stopped:
-                return
-            report.plans_by_size[size] = report.plans_by_size.get(size, 0) + 1
+                return True
+            report.plans_by_size[plan.operations] = report.plans_by_size.get(plan.operations, 0) + 1
             if progress is not None:
                 progress(report)
-        report.complete_up_to = size
-        report.exhausted = True
+        return False
 
     def _sample(self, report: Exploration, deadline: float, progress: Callable | None) -> None:
         seen: set[Any] = set()

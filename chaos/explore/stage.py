@@ -7,16 +7,20 @@ on an :class:`~chaos.execution.Execution`; checking, verdicts and artifacts come
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from .. import encoding
 from ..execution import Ended, Execution
+from ..executors import Workers
 from ..experiment import LoadedExperiment
+from ..failure_db import FailureDB
 from ..rundir import RunDir
 from ..stats import Stats
 from .explorer import Exploration, Explorer
+from .recorded import Tried, try_recorded
 from .replay import load_replay, replay, replay_document, trace_lines, write_history
 from .shrink import shrink
 from .strategies import ReplayDiverged
@@ -29,16 +33,23 @@ def explore(
     *,
     should_stop: Callable[[], bool] = lambda: False,
     progress: Callable[[Exploration], None] | None = None,
+    workers: Workers | None = None,
+    failure_db: FailureDB | None = None,
 ) -> Execution:
     """Explore ``loaded`` (``mode: explore``), shrink what it finds, write the history, the
     replay file and the trace. A bug in the system's own code stops it: the failing
-    execution's history is written, then the :class:`~chaos.system.SystemCodeError` raised."""
+    execution's history is written, then the :class:`~chaos.system.SystemCodeError` raised.
+
+    ``workers``: an exhaustive exploration's levels fan out to them (see :mod:`.parallel`);
+    the result is the same as in this process. ``failure_db``: its recorded plans are tried
+    first, and what fails now is recorded."""
     experiment = loaded.experiment
     started = time.monotonic()
     explorer = Explorer(experiment, seed)
     explorer.should_stop = should_stop
     explorer.stats.start()
-    exploration = explorer.explore(progress)
+    tried = try_recorded(explorer, failure_db.plans()) if failure_db is not None else Tried()
+    exploration = _search(explorer, tried, workers, progress, experiment.name)
     if exploration.failure is not None:
         execution, bug = exploration.failure
         write_history(rundir.history, execution.events)
@@ -54,6 +65,11 @@ def explore(
         document = replay_document(loaded.raw_text, seed, best)
         (rundir.path / "replay.json").write_bytes(encoding.dumps(document, indent=2))
         (rundir.path / "trace.txt").write_text("\n".join(exploration.trace) + "\n", encoding="utf-8")
+    if failure_db is not None:
+        for plan in tried.passing:
+            failure_db.forget_plan(plan)
+        if best is not None:
+            failure_db.record_plan(document["plan"], document["decisions"], str(rundir.path))
     ended: Ended
     if exploration.interrupted:
         ended = "interrupted"
@@ -73,6 +89,38 @@ def explore(
         deterministic=True,
         exploration=exploration,
     )
+
+
+def _search(
+    explorer: Explorer,
+    tried: Tried,
+    workers: Workers | None,
+    progress: Callable[[Exploration], None] | None,
+    name: str,
+) -> Exploration:
+    """The search itself: with a recorded plan that still fails, only the levels below it
+    (exhaustive) or nothing more (sampling); levels fanned out to ``workers`` when given."""
+    exhaustive = explorer.spec.strategy == "exhaustive"
+    up_to = None
+    if tried.found is not None:
+        if not exhaustive:
+            exploration = Exploration(explorer.spec.strategy, found=tried.found)
+            exploration.recorded, exploration.recorded_found = tried.count, True
+            return exploration
+        up_to = tried.found.execution.plan.operations - 1
+    with contextlib.ExitStack() as stack:
+        search_level = None
+        if exhaustive and workers is not None and workers.parallel:
+            from .parallel import LevelSearch
+
+            search_level = stack.enter_context(LevelSearch(explorer, workers, name=name))
+        exploration = explorer.explore(progress, up_to=up_to, search_level=search_level)
+        if search_level is not None:
+            exploration.workers = search_level.description
+    exploration.recorded = tried.count
+    if tried.found is not None and exploration.found is None and not exploration.stopped:
+        exploration.found, exploration.recorded_found = tried.found, True
+    return exploration
 
 
 def replay_execution(path: Path, out: Path | None) -> tuple[LoadedExperiment, Execution]:
