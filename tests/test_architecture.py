@@ -57,7 +57,9 @@ def imports(path: Path, known: set[str]) -> set[str]:
                 anchor = package.split(".")
                 anchor = anchor[: len(anchor) - node.level + 1]
                 base = ".".join([*anchor, base]) if base else ".".join(anchor)
-            targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
+            submodules = [f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in known]
+            # ``from pkg import submodule`` depends on the submodule; anything else on ``pkg``
+            targets = submodules if len(submodules) == len(node.names) else [*submodules, base]
         for target in targets:
             while target and target not in known:
                 target = target.rpartition(".")[0]

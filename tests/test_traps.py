@@ -708,7 +708,7 @@ def test_9_an_edited_replay_file_diverges(found_replay: Path, tmp_path: Path, ho
     edited.write_text(json.dumps(document), encoding="utf-8")
     done = cli("replay", str(edited), "--out", str(tmp_path / "replayed"))
     assert done.code == 3, done.stdout + done.stderr
-    assert done.error.startswith("error: replay diverged at step "), done.error
+    assert done.error.startswith(f"error: {edited}: replay diverged at step "), done.error
     assert "verdict: valid" not in done.stdout
 
 

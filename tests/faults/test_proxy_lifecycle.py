@@ -108,15 +108,17 @@ async def test_an_interrupted_close_still_stops_the_thread_and_closes_the_socket
 
 
 async def test_a_proxy_that_cannot_reach_its_server_resets_the_client() -> None:
-    """The proxy listens even when the real server is down (it is a network, not a server):
-    the client's connection is reset, as a refused connection through a real proxy is."""
-    free = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
-    port = free.sockets[0].getsockname()[1]
-    free.close()
-    await free.wait_closed()
+    """The proxy keeps listening when the real server goes down (it is a network, not a server):
+    the client's connection is reset, as a refused connection through a real proxy is. (At
+    start the layer connects once to the server, so a server down from the start is reported
+    at its own address instead.)"""
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
     layer = FaultLayer(specs("- {kind: network, store: db, toxic: latency, latency: 1ms}"), 1, ScaledClock())
     events: list[Any] = layer.events
     await layer.start({"db": {"dsn": f"postgresql://u@127.0.0.1:{port}/db"}})
+    server.close()
+    await server.wait_closed()
     [proxy] = layer.proxies
     with pytest.raises(ConnectionResetError):  # during the handshake or after it
         reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
