@@ -30,8 +30,8 @@ from pathlib import Path
 
 from chaos.executors import Workers
 from chaos.experiment import Experiment, load
-from chaos.explore import Exploration, Explorer, shrink
-from chaos.explore.parallel import LevelSearch
+from chaos.exploration import Exploration, Explorer, shrink
+from chaos.exploration.parallel import LevelSearch
 
 EXPLORE = Path(__file__).resolve().parent.parent / "experiments" / "explore"
 

@@ -2,7 +2,7 @@
 
 A :class:`StoreHandle` hands every adapter call a system makes to an :class:`Interceptor`, as
 a :class:`Call` plus a ``proceed`` coroutine function that performs the real call. The
-controlled scheduler (:mod:`chaos.explore.driver`) is such an interceptor: it holds each call
+controlled scheduler (:mod:`chaos.exploration.driver`) is such an interceptor: it holds each call
 until its strategy picks the server, and may crash it before or after ``proceed``. The fault
 layer of real-time runs (:mod:`chaos.faults.injector`) wraps stores itself, primitive by
 primitive, so that a call no fault can hit reaches the adapter without any extra frame.

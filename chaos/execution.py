@@ -16,7 +16,7 @@ from .experiment import Experiment
 from .stats import Stats
 
 if TYPE_CHECKING:
-    from .explore.explorer import Exploration
+    from .exploration.explorer import Exploration
 
 Mode = Literal["run", "explore"]
 

@@ -152,7 +152,7 @@ Jepsen's bank check (see :mod:`chaos.elle`)."""
 
 class ExploreSpec(Strict):
     """``mode: explore``: drive the system with the controlled scheduler on in-memory stores
-    instead of running workers against real time (see :mod:`chaos.explore`)."""
+    instead of running workers against real time (see :mod:`chaos.exploration`)."""
 
     strategy: Literal["exhaustive", "random", "pct"] = "exhaustive"
     max_operations: Integer = Field(3, ge=1, le=12)

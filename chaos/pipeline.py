@@ -114,7 +114,7 @@ class Pipeline:
 
     async def _execute(self, rundir: RunDir) -> Execution:
         if self.experiment.mode == "explore":
-            from .explore import explore
+            from .exploration import explore
 
             stop = self._interrupted.is_set
             return await asyncio.to_thread(explore, self.loaded, rundir, self.seed, should_stop=stop,
@@ -183,8 +183,8 @@ class Pipeline:
 
 def replay(path: Path, out: Path | None = None, *, report: bool = True) -> Result:
     """Re-execute an exploration's replay file exactly, check it and write its artifacts
-    (``chaos replay``); raises :class:`~chaos.explore.ReplayDiverged` when it does not fit."""
-    from .explore import replay_execution
+    (``chaos replay``); raises :class:`~chaos.exploration.ReplayDiverged` when it does not fit."""
+    from .exploration import replay_execution
 
     loaded, execution = replay_execution(path, out)
     result = analyse(execution, loaded)

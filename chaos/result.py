@@ -21,7 +21,7 @@ from .stats import Stats
 
 if TYPE_CHECKING:
     from .checker.result import Verdict
-    from .explore.explorer import Exploration
+    from .exploration.explorer import Exploration
 
 Check = CheckResult | ElleResult
 """What one check of a history returns: a linearizability verdict, or a transactional one."""

@@ -62,7 +62,7 @@ class Runner:
     """Runs one experiment once, into ``rundir``, and returns the :class:`Execution`: what
     happened and where the history is. Checking it is the next stage's business.
     ``on_progress`` is called about ten times a second. (The controlled scheduler of
-    ``mode: explore`` is a driver of its own, :mod:`chaos.explore`.)"""
+    ``mode: explore`` is a driver of its own, :mod:`chaos.exploration`.)"""
 
     def __init__(
         self,

@@ -126,7 +126,7 @@ def test_stages_import_only_the_stages_before_them() -> None:
     edges = graph()
     later_than_execution = {"chaos.analysis", "chaos.result", "chaos.health", "chaos.artifacts", "chaos.junit",
                             "chaos.summary", "chaos.pipeline", "chaos.cli"}
-    for stage in ("chaos.runner", "chaos.explore.stage", "chaos.explore.explorer", "chaos.explore.driver"):
+    for stage in ("chaos.runner", "chaos.exploration.stage", "chaos.exploration.explorer", "chaos.exploration.driver"):
         reached = _reach(stage, edges)
         wrong = {m for m in reached if m in later_than_execution or m.startswith("chaos.report")}
         assert not wrong, (stage, wrong)
@@ -135,3 +135,16 @@ def test_stages_import_only_the_stages_before_them() -> None:
         wrong = {m for m in reached if m in {"chaos.artifacts", "chaos.junit", "chaos.summary", "chaos.pipeline",
                                              "chaos.cli"} or m.startswith("chaos.report")}
         assert not wrong, (stage, wrong)
+
+
+def test_the_api_names_stay_functions_once_the_stages_are_imported() -> None:
+    """``chaos.explore`` is a function of the public API: no module of the package may share a
+    public name, or importing it would put the module where the function was."""
+    import importlib
+
+    import chaos
+
+    for name in chaos.__all__:
+        assert not (ROOT / "chaos" / name).is_dir() and not (ROOT / "chaos" / f"{name}.py").exists(), name
+    importlib.import_module("chaos.exploration")
+    assert callable(chaos.explore) and callable(chaos.run) and callable(chaos.check)

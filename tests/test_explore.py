@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from chaos.experiment import load, loads
-from chaos.explore import Explorer, trace_lines
+from chaos.exploration import Explorer, trace_lines
 from chaos.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ import pytest
 
 from chaos.executors import Workers
 from chaos.experiment import load
-from chaos.explore.parallel import shards
+from chaos.exploration.parallel import shards
 from chaos.failure_db import FailureDB
 from chaos.pipeline import Pipeline
 from chaos.result import Result

@@ -1,6 +1,6 @@
 """Strategies: who takes the next step, and which fault hits it.
 
-A strategy is a :class:`~chaos.explore.driver.Chooser`. Decisions are recorded as
+A strategy is a :class:`~chaos.exploration.driver.Chooser`. Decisions are recorded as
 :class:`Decision` (actor name and fault), not as option indices, so that a replay file reads
 as a story and shrinking can edit it (drop a fault, move it to another call).
 """

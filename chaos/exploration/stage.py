@@ -125,7 +125,7 @@ def _search(
 
 def replay_execution(path: Path, out: Path | None) -> tuple[LoadedExperiment, Execution]:
     """Re-execute a replay file exactly into a new run directory (raises
-    :class:`~chaos.explore.strategies.ReplayDiverged` when it does not fit)."""
+    :class:`~chaos.exploration.strategies.ReplayDiverged` when it does not fit)."""
     loaded, plan, decisions, seed, trace = load_replay(path)
     started = time.monotonic()
     try:

@@ -2,7 +2,7 @@
 
 In the spirit of Hypothesis, a failure is a plan plus a list of decisions, and shrinking tries
 edits that make it smaller, keeping any edit after which the execution (replayed with
-:class:`~chaos.explore.strategies.Replay`) is still not linearizable:
+:class:`~chaos.exploration.strategies.Replay`) is still not linearizable:
 
 1. drop an operation;
 2. move a server's operations to another server (fewer servers);
