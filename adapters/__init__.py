@@ -46,27 +46,42 @@ keyword-only ``concurrency`` (the experiment's worker count) to size its connect
 
 @overload
 def create(
-    adapter: Literal["memory"], settings: Mapping[str, Any] | None = ..., namespace: str = ..., *,
+    adapter: Literal["memory"],
+    settings: Mapping[str, Any] | None = ...,
+    namespace: str = ...,
+    *,
     concurrency: int | None = ...,
 ) -> MemoryStore: ...
 @overload
 def create(
-    adapter: Literal["postgres"], settings: Mapping[str, Any] | None = ..., namespace: str = ..., *,
+    adapter: Literal["postgres"],
+    settings: Mapping[str, Any] | None = ...,
+    namespace: str = ...,
+    *,
     concurrency: int | None = ...,
 ) -> PostgresStore: ...
 @overload
 def create(
-    adapter: Literal["s3"], settings: Mapping[str, Any] | None = ..., namespace: str = ..., *,
+    adapter: Literal["s3"],
+    settings: Mapping[str, Any] | None = ...,
+    namespace: str = ...,
+    *,
     concurrency: int | None = ...,
 ) -> S3Store: ...
 @overload
 def create(
-    adapter: Literal["redis"], settings: Mapping[str, Any] | None = ..., namespace: str = ..., *,
+    adapter: Literal["redis"],
+    settings: Mapping[str, Any] | None = ...,
+    namespace: str = ...,
+    *,
     concurrency: int | None = ...,
 ) -> RedisStore: ...
 @overload
 def create(
-    adapter: Literal["http"], settings: Mapping[str, Any] | None = ..., namespace: str = ..., *,
+    adapter: Literal["http"],
+    settings: Mapping[str, Any] | None = ...,
+    namespace: str = ...,
+    *,
     concurrency: int | None = ...,
 ) -> HttpStore: ...
 @overload

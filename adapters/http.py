@@ -265,7 +265,6 @@ class HttpStore(Retrying):
         self._owned = False
         self.use_retry_policy(self.settings.retry, primitives=())
 
-
     def _where(self) -> str:
         return f"http at {self.address}"
 
@@ -299,8 +298,9 @@ class HttpStore(Retrying):
         # aiohttp resends PUT/DELETE once on a failed reused connection; see the module docstring.
         session._retry_connection = False  # type: ignore[attr-defined]
         self._session = session
-        await open_within(self._check_service(), timeout=timeout, where=self._where(), kind=self.kind,
-                          abandon=self._abandon)
+        await open_within(
+            self._check_service(), timeout=timeout, where=self._where(), kind=self.kind, abandon=self._abandon
+        )
         self._owned = True
 
     async def _check_service(self) -> None:

@@ -117,6 +117,7 @@ class S3Settings(CommonSettings):
         if value != "auto" and not isinstance(value, bool):
             raise ValueError("expected auto, true or false")
         return value
+
     cas_rounds: Integer = Field(8, ge=1, le=1000)
     addressing_style: Literal["path", "virtual", "auto"] | None = None
 
@@ -208,7 +209,6 @@ class S3Store(Retrying):
         self._owned = False
         self.use_retry_policy(self.settings.retry)
 
-
     def _where(self) -> str:
         return f"s3 at {self.address}"
 
@@ -266,8 +266,14 @@ class S3Store(Retrying):
             if self.conditional_writes is None:
                 self.conditional_writes = await self._probe_conditional_writes()
 
-        await open_within(steps(), timeout=timeout, where=self._where(), kind=self.kind, abandon=self._abandon,
-                          silence="no connection")
+        await open_within(
+            steps(),
+            timeout=timeout,
+            where=self._where(),
+            kind=self.kind,
+            abandon=self._abandon,
+            silence="no connection",
+        )
         self._owned = True
 
     async def _check_bucket(self) -> None:

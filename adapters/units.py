@@ -96,4 +96,5 @@ def __getattr__(name: str) -> Any:
     globals()[name] = value
     return value
 
+
 __all__ = ["Duration", "Integer", "Number", "Size", "not_a_bool", "parse_duration", "parse_size"]

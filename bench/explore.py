@@ -125,10 +125,15 @@ def compare_jobs(paths: list[Path], args: argparse.Namespace) -> None:
     """Wall time of each exhaustive exploration with each job count, alternating runs."""
     counts = [int(n) for n in args.jobs.split(",")]
     top = max(counts)
-    print(f"machine: {os.cpu_count()} cores; {top} busy processes get {machine_parallelism(top):.2f}x the work of one "
-          f"done per second right now (load average {os.getloadavg()[0]:.2f})", flush=True)
-    print(f"{'design':<26} {'jobs':>4} {'run':>3} {'result':<10} {'executions':>10} {'states':>9} {'seconds':>8}"
-          f" {'cpu s':>7} {'cores':>5}")
+    print(
+        f"machine: {os.cpu_count()} cores; {top} busy processes get {machine_parallelism(top):.2f}x the work of one "
+        f"done per second right now (load average {os.getloadavg()[0]:.2f})",
+        flush=True,
+    )
+    print(
+        f"{'design':<26} {'jobs':>4} {'run':>3} {'result':<10} {'executions':>10} {'states':>9} {'seconds':>8}"
+        f" {'cpu s':>7} {'cores':>5}"
+    )
     for path in paths:
         experiment = load(path).experiment
         spec = experiment.explore.model_copy(update={"strategy": "exhaustive", "time_limit": args.time_limit})
@@ -143,17 +148,24 @@ def compare_jobs(paths: list[Path], args: argparse.Namespace) -> None:
                 result = "violation" if found else ("covered" if report.exhausted else "none found")
                 choices = tuple(found.execution.choices) if found else ()
                 shapes.add((result, report.executions, report.states, report.plans, choices))
-                print(f"{path.stem:<26} {jobs:>4} {run:>3} {result:<10} {report.executions:>10,} "
-                      f"{report.states:>9,} {elapsed:>8.2f} {cpu:>7.1f} {cpu / elapsed:>5.2f}", flush=True)
+                print(
+                    f"{path.stem:<26} {jobs:>4} {run:>3} {result:<10} {report.executions:>10,} "
+                    f"{report.states:>9,} {elapsed:>8.2f} {cpu:>7.1f} {cpu / elapsed:>5.2f}",
+                    flush=True,
+                )
         base = times[counts[0]]
         for jobs in counts[1:]:
             ratios = sorted(b / t for b, t in zip(base, times[jobs], strict=True))
-            print(f"{path.stem}: {jobs} jobs vs {counts[0]}: speed-up median {statistics.median(ratios):.2f}x "
-                  f"(range {ratios[0]:.2f}-{ratios[-1]:.2f} over {len(ratios)} runs); seconds "
-                  f"{counts[0]} job(s) {statistics.median(base):.1f}, {jobs} jobs {statistics.median(times[jobs]):.1f}")
+            print(
+                f"{path.stem}: {jobs} jobs vs {counts[0]}: speed-up median {statistics.median(ratios):.2f}x "
+                f"(range {ratios[0]:.2f}-{ratios[-1]:.2f} over {len(ratios)} runs); seconds "
+                f"{counts[0]} job(s) {statistics.median(base):.1f}, {jobs} jobs {statistics.median(times[jobs]):.1f}"
+            )
         print(f"{path.stem}: results {'identical' if len(shapes) == 1 else 'DIFFER: ' + repr(shapes)} across runs")
-    print(f"machine after: {top} busy processes get {machine_parallelism(top):.2f}x the work of one done per second "
-          f"(load average {os.getloadavg()[0]:.2f})")
+    print(
+        f"machine after: {top} busy processes get {machine_parallelism(top):.2f}x the work of one done per second "
+        f"(load average {os.getloadavg()[0]:.2f})"
+    )
 
 
 if __name__ == "__main__":

@@ -48,10 +48,17 @@ def check_name(spec: CheckSpec | ElleCheckSpec | BankCheckSpec) -> str:
 
 def interrupted(execution: Execution, loaded: LoadedExperiment) -> Result:
     """The result of an execution whose checking a signal stopped before it had a verdict."""
-    checks: list[Check] = [CheckResult(verdict="unknown", model=check_name(spec), reason=INTERRUPTED)
-                           for spec in loaded.experiment.checks]
-    return Result(execution=execution, checks=checks, verdict="unknown", exit_code=ExitCode.INTERRUPTED,
-                  reason=INTERRUPTED, signalled=True)
+    checks: list[Check] = [
+        CheckResult(verdict="unknown", model=check_name(spec), reason=INTERRUPTED) for spec in loaded.experiment.checks
+    ]
+    return Result(
+        execution=execution,
+        checks=checks,
+        verdict="unknown",
+        exit_code=ExitCode.INTERRUPTED,
+        reason=INTERRUPTED,
+        signalled=True,
+    )
 
 
 def analyse(execution: Execution, loaded: LoadedExperiment, *, strict: bool = False) -> Result:
@@ -74,8 +81,10 @@ def analyse(execution: Execution, loaded: LoadedExperiment, *, strict: bool = Fa
         verdict = merge_verdicts([c.verdict for c in checks])
         if execution.ended == "memory" and verdict != "invalid":  # a violation stands; the rest was cut short
             verdict = "unknown"
-            reason = (f"the run reached its memory limit of {execution.memory_limit / 2**20:,.0f} MiB after "
-                      f"{execution.stats.completed:,} operations (memory_limit:)")
+            reason = (
+                f"the run reached its memory limit of {execution.memory_limit / 2**20:,.0f} MiB after "
+                f"{execution.stats.completed:,} operations (memory_limit:)"
+            )
     stopped = any(c.reason == INTERRUPTED for c in checks)
     found = warnings(execution, checks)
     if strict and found and verdict == "valid":
@@ -89,8 +98,17 @@ def analyse(execution: Execution, loaded: LoadedExperiment, *, strict: bool = Fa
         explain = getattr(resolve(experiment.system.name), "explain", None)
         if explain is not None:
             explanation = [line for c in checks for line in explain(c, operations)]
-    return Result(execution=execution, checks=checks, verdict=verdict, exit_code=code, reason=reason,
-                  warnings=found, strict=strict, explanation=explanation, signalled=stopped)
+    return Result(
+        execution=execution,
+        checks=checks,
+        verdict=verdict,
+        exit_code=code,
+        reason=reason,
+        warnings=found,
+        strict=strict,
+        explanation=explanation,
+        signalled=stopped,
+    )
 
 
 __all__ = ["INTERRUPTED", "analyse", "interrupted", "run_check"]

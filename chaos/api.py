@@ -94,13 +94,17 @@ def explore(
     return _pipeline(load(experiment, mode="explore"), out, seed, None, report, False).run_sync()
 
 
-def _pipeline(
-    loaded: LoadedExperiment, out: Any, seed: int | None, junit: Any, report: bool, strict: bool
-) -> Pipeline:
+def _pipeline(loaded: LoadedExperiment, out: Any, seed: int | None, junit: Any, report: bool, strict: bool) -> Pipeline:
     from .pipeline import Pipeline
 
-    return Pipeline(loaded, Path(out) if out is not None else None, seed=seed,
-                    junit=Path(junit) if junit is not None else None, report=report, strict=strict)
+    return Pipeline(
+        loaded,
+        Path(out) if out is not None else None,
+        seed=seed,
+        junit=Path(junit) if junit is not None else None,
+        report=report,
+        strict=strict,
+    )
 
 
 def check(

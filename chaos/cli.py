@@ -227,8 +227,10 @@ def run(
         loaded = _load(experiment)
         explore = loaded.experiment.mode == "explore"
         if cluster is not None and seeds_spec is None and not explore:
-            raise BadInput(f"--cluster {cluster}: a checked real-time run stays on one host; "
-                           "give --seeds N to spread seeds over the cluster")
+            raise BadInput(
+                f"--cluster {cluster}: a checked real-time run stays on one host; "
+                "give --seeds N to spread seeds over the cluster"
+            )
     except ChaosError as exc:
         if junit is not None:
             write_error(experiment.stem, exc, Secrets(), junit=junit)
@@ -237,11 +239,31 @@ def run(
     console.secrets = loaded.secrets
     workers = Workers(jobs=jobs, cluster=cluster)
     if seeds_spec is not None:
-        return _run_seeds(console, loaded, seeds_spec, seed=seed, out=out, workers=workers, junit=junit,
-                          report=report, strict=strict, failure_db=failure_db, progress=progress)
+        return _run_seeds(
+            console,
+            loaded,
+            seeds_spec,
+            seed=seed,
+            out=out,
+            workers=workers,
+            junit=junit,
+            report=report,
+            strict=strict,
+            failure_db=failure_db,
+            progress=progress,
+        )
     database = FailureDB.for_run(out, loaded.experiment.name) if failure_db and explore else None
-    pipeline = Pipeline(loaded, out, seed=seed, junit=junit, report=report, strict=strict, signals=SIGNALS,
-                        workers=workers if explore else None, failure_db=database)
+    pipeline = Pipeline(
+        loaded,
+        out,
+        seed=seed,
+        junit=junit,
+        report=report,
+        strict=strict,
+        signals=SIGNALS,
+        workers=workers if explore else None,
+        failure_db=database,
+    )
     verb = "exploring" if loaded.experiment.mode == "explore" else "running"
     console.print(f"{verb} {loaded.experiment.name} with seed {pipeline.seed}", markup=False)
     with RunProgress(console, loaded.experiment.name, live=progress) as shown:
@@ -272,8 +294,17 @@ def _run_seeds(
 
     base = seed if seed is not None else loaded.experiment.seed
     seeds = parse_seeds(spec, base)
-    batch = SeedsRun(loaded, seeds, out, workers=workers, junit=junit, report=report, strict=strict,
-                     failure_db=failure_db, signals=SIGNALS)
+    batch = SeedsRun(
+        loaded,
+        seeds,
+        out,
+        workers=workers,
+        junit=junit,
+        report=report,
+        strict=strict,
+        failure_db=failure_db,
+        signals=SIGNALS,
+    )
     order, recorded = batch.order()
     where = f"the Dask cluster at {workers.cluster}" if workers.cluster else f"{workers.count} process(es)"
     first = f", {len(recorded)} from the failure database first" if recorded else ""
@@ -337,15 +368,28 @@ def serve() -> None:
 @click.option("--region", default="us-east-1", show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--servers", default=1, show_default=True, type=click.IntRange(1, 1024),
-              help="Instances of the design, each taking one request at a time.")
-@click.option("--time-scale", default=1.0, show_default=True, type=_Seconds(),
-              help="System seconds per wall second.")
+@click.option(
+    "--servers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 1024),
+    help="Instances of the design, each taking one request at a time.",
+)
+@click.option("--time-scale", default=1.0, show_default=True, type=_Seconds(), help="System seconds per wall second.")
 @click.option("--namespace", default="profile-service", show_default=True, help="Table and key prefix of the data.")
 @click.option("--keep/--no-keep", default=True, show_default=True, help="Keep the data when the service stops.")
 def serve_profile(
-    design: str, dsn: str, endpoint: str | None, bucket: str, region: str, host: str, port: int, servers: int,
-    time_scale: float, namespace: str, keep: bool,
+    design: str,
+    dsn: str,
+    endpoint: str | None,
+    bucket: str,
+    region: str,
+    host: str,
+    port: int,
+    servers: int,
+    time_scale: float,
+    namespace: str,
+    keep: bool,
 ) -> int:
     """The seed's profile store over HTTP: PUT/GET /profiles/{user} on PostgreSQL and S3."""
     import asyncio
@@ -365,8 +409,20 @@ def serve_profile(
         click.echo(f"profile service ({design}, {servers} server(s)) on http://{host}:{bound}")
 
     try:
-        asyncio.run(run_service(design, {"dsn": dsn}, blobs, host=host, port=port, servers=servers,
-                                clock=ScaledClock(time_scale), namespace=namespace, keep=keep, ready=ready))
+        asyncio.run(
+            run_service(
+                design,
+                {"dsn": dsn},
+                blobs,
+                host=host,
+                port=port,
+                servers=servers,
+                clock=ScaledClock(time_scale),
+                namespace=namespace,
+                keep=keep,
+                ready=ready,
+            )
+        )
     except KeyboardInterrupt:
         return ExitCode.MATCHED  # the way to stop a service
     except ConfigError as exc:  # a malformed --db, --blobs, --bucket...: bad input, not a store that is down
@@ -381,9 +437,7 @@ def serve_profile(
 
 @main.command()
 @click.argument("run_dir", type=_Path(file_okay=False, path_type=Path))
-@click.option(
-    "--out", type=_Path(dir_okay=False, path_type=Path), help="Write here instead of RUN_DIR/report.html."
-)
+@click.option("--out", type=_Path(dir_okay=False, path_type=Path), help="Write here instead of RUN_DIR/report.html.")
 def report(run_dir: Path, out: Path | None) -> int:
     """Regenerate report.html from a stored run (history.jsonl, results.json, experiment.yaml)."""
     from .report import report_from_run_dir
@@ -400,27 +454,61 @@ def report(run_dir: Path, out: Path | None) -> int:
 @main.command(name="check")
 @click.argument("history", type=_Path(dir_okay=False, path_type=Path))
 @click.option("--model", help="Model name (cas-register, kv, register, profile...) or a user's model as module:attr.")
-@click.option("--checker", "checker", type=click.Choice(["linearizability", "elle", "bank"]),
-              default="linearizability", show_default=True,
-              help="What to check: linearizability against --model, Elle's transactional anomalies, or Jepsen's bank.")
-@click.option("--consistency", default="serializable", show_default=True,
-              help="--checker elle: serializable, snapshot-isolation, repeatable-read, read-committed...")
+@click.option(
+    "--checker",
+    "checker",
+    type=click.Choice(["linearizability", "elle", "bank"]),
+    default="linearizability",
+    show_default=True,
+    help="What to check: linearizability against --model, Elle's transactional anomalies, or Jepsen's bank.",
+)
+@click.option(
+    "--consistency",
+    default="serializable",
+    show_default=True,
+    help="--checker elle: serializable, snapshot-isolation, repeatable-read, read-committed...",
+)
 @click.option("--total", type=int, help="--checker bank: what every read sums to (default: the first read's sum).")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "edn", "jepsen-log"]), default=None,
-              help="History format; by default detected from the file name, then its first bytes.")
-@click.option("--init", "init_json", metavar="JSON",
-              help='Initial state as JSON: 0 for a cas-register, {"x": 0, "y": 0} for a multi-register; '
-                   "for a keyed model an object maps keys to initial values.")
-@click.option("--independent", is_flag=True,
-              help="Jepsen independent histories: split every [key value] value into a key and a value.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "edn", "jepsen-log"]),
+    default=None,
+    help="History format; by default detected from the file name, then its first bytes.",
+)
+@click.option(
+    "--init",
+    "init_json",
+    metavar="JSON",
+    help='Initial state as JSON: 0 for a cas-register, {"x": 0, "y": 0} for a multi-register; '
+    "for a keyed model an object maps keys to initial values.",
+)
+@click.option(
+    "--independent",
+    is_flag=True,
+    help="Jepsen independent histories: split every [key value] value into a key and a value.",
+)
 @click.option("--time-limit", type=_Seconds(), help="Seconds before the verdict is unknown (default 600).")
-@click.option("--memory-limit", metavar="SIZE",
-              help="Memory the check may use, e.g. 2GiB (default: half the RAM, at most 8 GiB).")
-@click.option("--report", "report_path", type=_Path(dir_okay=False, path_type=Path),
-              help="Write an HTML report of the history and the verdict to this file.")
+@click.option(
+    "--memory-limit", metavar="SIZE", help="Memory the check may use, e.g. 2GiB (default: half the RAM, at most 8 GiB)."
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=_Path(dir_okay=False, path_type=Path),
+    help="Write an HTML report of the history and the verdict to this file.",
+)
 def check_command(
-    history: Path, model: str | None, checker: str, consistency: str, total: int | None, fmt: str | None,
-    init_json: str | None, independent: bool, time_limit: float | None, memory_limit: str | None,
+    history: Path,
+    model: str | None,
+    checker: str,
+    consistency: str,
+    total: int | None,
+    fmt: str | None,
+    init_json: str | None,
+    independent: bool,
+    time_limit: float | None,
+    memory_limit: str | None,
     report_path: Path | None,
 ) -> int:
     """Re-check a stored history (ours, or a Jepsen/Knossos/Porcupine history)."""
@@ -470,6 +558,8 @@ def check_command(
         from .report import ReportMeta, write_report
 
         meta = ReportMeta(title=history.name, source=str(history))
-        console.print(f"report: {write_report(report_path, events, [result.to_dict()], meta, operations=operations)}",
-                      markup=False)
+        console.print(
+            f"report: {write_report(report_path, events, [result.to_dict()], meta, operations=operations)}",
+            markup=False,
+        )
     return verdict_exit_code(result.verdict)

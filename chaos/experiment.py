@@ -235,12 +235,21 @@ class Experiment(Strict):
         if self.mode == "run" and self.duration is None and self.operations and rate:
             seconds = self.operations / rate
             if seconds > MAX_PLANNED_SECONDS:
-                found.append((("workload", "rate"), f"{self.operations:,} operations at {rate:g} per second take "
-                               f"{seconds / 86400:,.0f} days: set a duration, or a higher rate"))
+                found.append(
+                    (
+                        ("workload", "rate"),
+                        f"{self.operations:,} operations at {rate:g} per second take "
+                        f"{seconds / 86400:,.0f} days: set a duration, or a higher rate",
+                    )
+                )
         memory_only = [n for n, s in self.stores.items() if s.adapter != "memory"]
         if self.mode == "explore" and memory_only:
-            found.append((("mode",), f"mode: explore drives in-memory stores only; stores "
-                                      f"{', '.join(memory_only)} are not memory"))
+            found.append(
+                (
+                    ("mode",),
+                    f"mode: explore drives in-memory stores only; stores {', '.join(memory_only)} are not memory",
+                )
+            )
         if self.clock == "virtual" and memory_only:
             found.append((("clock",), f"clock: virtual time needs in-memory stores ({', '.join(memory_only)} is not)"))
         if not self.stores:
@@ -255,8 +264,13 @@ class Experiment(Strict):
             elif fault.kind == "network":
                 spec = self.stores[fault.store]
                 if not any(isinstance(spec.settings.get(k), str) for k in NETWORK_ADDRESS_KEYS):
-                    found.append((("faults", i, "store"), f"store {fault.store!r} ({spec.adapter}) has no server "
-                                  f"address ({', '.join(NETWORK_ADDRESS_KEYS)}) to put a proxy in front of"))
+                    found.append(
+                        (
+                            ("faults", i, "store"),
+                            f"store {fault.store!r} ({spec.adapter}) has no server "
+                            f"address ({', '.join(NETWORK_ADDRESS_KEYS)}) to put a proxy in front of",
+                        )
+                    )
         return found
 
 

@@ -189,8 +189,9 @@ def junit_xml(result: Result, *, replay: str | None = None) -> str:
             outcome, message = "error", "the experiment ran no check"
         cases.append((label, result.wall_seconds, outcome, message, evidence))
     for case_name, seconds, outcome, message, text in cases:
-        case = _testcase(suite, name=case_name, classname=classname, seconds=seconds, outcome=outcome,
-                         message=message, text=text)
+        case = _testcase(
+            suite, name=case_name, classname=classname, seconds=seconds, outcome=outcome, message=message, text=text
+        )
         if outcome is None:
             out = ET.SubElement(case, "system-out")
             note = "violation found, as the experiment expects\n" if found else ""
@@ -246,8 +247,15 @@ def seeds_junit_xml(result: SeedsResult) -> str:
     suite = _suite(root, name, props, result.wall_seconds)
     for outcome in result.ordered:
         kind, message, text = _seed_case(result, outcome)
-        case = _testcase(suite, name=f"seed-{outcome.seed}", classname=f"chaos.{name}", seconds=outcome.wall_seconds,
-                         outcome=kind, message=message, text=text)
+        case = _testcase(
+            suite,
+            name=f"seed-{outcome.seed}",
+            classname=f"chaos.{name}",
+            seconds=outcome.wall_seconds,
+            outcome=kind,
+            message=message,
+            text=text,
+        )
         if kind is None:
             ET.SubElement(case, "system-out").text = _clean((message + "\n" if message else "") + text)
         if outcome.warnings:
@@ -260,8 +268,9 @@ def error_xml(name: str, message: str, *, kind: str = "infrastructure", seconds:
     error, so that CI shows the reason instead of a missing report."""
     root = ET.Element("testsuites", name="chaos")
     suite = _suite(root, name, {"error": kind}, seconds)
-    _testcase(suite, name=kind, classname=f"chaos.{name}", seconds=seconds, outcome="error", message=message,
-              text=message)
+    _testcase(
+        suite, name=kind, classname=f"chaos.{name}", seconds=seconds, outcome="error", message=message, text=message
+    )
     return _finish(root, suite)
 
 

@@ -117,8 +117,15 @@ class Pipeline:
             from .exploration import explore
 
             stop = self._interrupted.is_set
-            return await asyncio.to_thread(explore, self.loaded, rundir, self.seed, should_stop=stop,
-                                           workers=self.workers, failure_db=self.failure_db)
+            return await asyncio.to_thread(
+                explore,
+                self.loaded,
+                rundir,
+                self.seed,
+                should_stop=stop,
+                workers=self.workers,
+                failure_db=self.failure_db,
+            )
         from .runner import Runner
 
         runner = self.runner = Runner(self.loaded, rundir, self.seed, stats=self.stats, on_progress=self.on_progress)
@@ -140,8 +147,14 @@ class Pipeline:
             # the signal came as the execution ended, before the loop could act on it
             result.signalled, result.exit_code = True, ExitCode.INTERRUPTED
         try:
-            artifacts.write(result, self.loaded.secrets, raw_text=self.loaded.raw_text, junit=self.junit,
-                            report=self.report, hold=self.signals.held)
+            artifacts.write(
+                result,
+                self.loaded.secrets,
+                raw_text=self.loaded.raw_text,
+                junit=self.junit,
+                report=self.report,
+                hold=self.signals.held,
+            )
         except OSError as exc:
             unwritable = Unreachable(f"cannot write the artifacts in {result.run_dir}: {exc.strerror or exc}")
             self._write_error(unwritable)
@@ -177,8 +190,9 @@ class Pipeline:
         """Mask secrets in ``error`` (the system's own messages may quote one) before it goes
         anywhere, and leave results.json and junit.xml saying what stopped the run."""
         error.args = (self.loaded.secrets.clean(str(error)),)
-        artifacts.write_error(self.experiment.name, error, self.loaded.secrets, rundir=self.rundir, seed=self.seed,
-                              junit=self.junit)
+        artifacts.write_error(
+            self.experiment.name, error, self.loaded.secrets, rundir=self.rundir, seed=self.seed, junit=self.junit
+        )
 
 
 def replay(path: Path, out: Path | None = None, *, report: bool = True) -> Result:

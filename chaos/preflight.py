@@ -45,8 +45,12 @@ def problems(loaded: LoadedExperiment) -> list[Problem]:
 
     for name, spec in experiment.stores.items():
         if spec.adapter not in BACKENDS:
-            found.append(at(("stores", name, "adapter"), f"unknown adapter {spec.adapter!r}; known: "
-                                                          f"{', '.join(sorted(BACKENDS))}"))
+            found.append(
+                at(
+                    ("stores", name, "adapter"),
+                    f"unknown adapter {spec.adapter!r}; known: {', '.join(sorted(BACKENDS))}",
+                )
+            )
             continue
         try:
             create(spec.adapter, spec.settings, "preflight", concurrency=experiment.concurrency)
@@ -73,8 +77,9 @@ def problems(loaded: LoadedExperiment) -> list[Problem]:
         except SystemLoadError as exc:
             found.append(at(("system", "stores"), str(exc)))
             roles = {}
-        settings = {role: dict(experiment.stores[store].settings) for role, store in roles.items()
-                    if store in experiment.stores}
+        settings = {
+            role: dict(experiment.stores[store].settings) for role, store in roles.items() if store in experiment.stores
+        }
         offered = operation_names(system, settings)
         label = experiment.system.name
         for f, weight in experiment.workload.mix.items():
@@ -102,8 +107,13 @@ def problems(loaded: LoadedExperiment) -> list[Problem]:
         if supported is not None:
             missing = sorted(wanted - set(supported))
             if missing:
-                found.append(at(("checks", index, "model"), f"model {model.name!r} does not judge "
-                                f"{', '.join(missing)} (it knows {', '.join(sorted(supported))})"))
+                found.append(
+                    at(
+                        ("checks", index, "model"),
+                        f"model {model.name!r} does not judge "
+                        f"{', '.join(missing)} (it knows {', '.join(sorted(supported))})",
+                    )
+                )
     return found
 
 

@@ -112,12 +112,11 @@ class RunProgress:
 
     def _plain(self, stats: Stats) -> None:
         self.lines += 1
-        self.console.print(f"{self.name}: {fraction(stats) * 100:3.0f}%  {describe(stats)}", markup=False,
-                           highlight=False)
+        self.console.print(
+            f"{self.name}: {fraction(stats) * 100:3.0f}%  {describe(stats)}", markup=False, highlight=False
+        )
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
@@ -174,17 +173,19 @@ class SeedsProgress:
         if self._progress is not None and self._task is not None:
             style = "bold red" if self.found else "dim"
             errors = f"  [red]errors {self.errors}[/]" if self.errors else ""
-            self._progress.update(self._task, completed=done, total=total,
-                                  line=f"[{style}]found {self.found}[/]{errors}")
+            self._progress.update(
+                self._task, completed=done, total=total, line=f"[{style}]found {self.found}[/]{errors}"
+            )
             return
         what = outcome.verdict or ("not run" if not outcome.ran else "error")
         ops = f", {outcome.operations:,} operations" if outcome.ran else ""
-        self.console.print(f"{self.name}: seed {outcome.seed}: {what}{ops} ({done}/{total} done, {self.found} found)",
-                           markup=False, highlight=False)
+        self.console.print(
+            f"{self.name}: seed {outcome.seed}: {what}{ops} ({done}/{total} done, {self.found} found)",
+            markup=False,
+            highlight=False,
+        )
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None

@@ -117,8 +117,10 @@ class Result:
         """What the seed fixes, honestly."""
         if self.execution.deterministic:
             return "the seed fixes the whole history: replaying it gives the same events"
-        return ("the seed fixes the requests and the fault decisions, not the interleaving (real time); "
-                "use mode: explore for an exact trace")
+        return (
+            "the seed fixes the requests and the fault decisions, not the interleaving (real time); "
+            "use mode: explore for an exact trace"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         execution = self.execution

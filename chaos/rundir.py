@@ -15,7 +15,14 @@ from pathlib import Path
 from .errors import BadInput, Unreachable
 
 ARTIFACTS = (
-    "experiment.yaml", "seed", "history.jsonl", "results.json", "report.html", "junit.xml", "replay.json", "trace.txt",
+    "experiment.yaml",
+    "seed",
+    "history.jsonl",
+    "results.json",
+    "report.html",
+    "junit.xml",
+    "replay.json",
+    "trace.txt",
 )
 """Every file a run may write into its directory."""
 

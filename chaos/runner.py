@@ -331,8 +331,14 @@ class Runner:
 
         def env(index: int) -> Env:
             by_role = {role: wrapped[store_name] for role, store_name in roles.items()}
-            return Env(stores=by_role, clock=clock, options=dict(spec.options), server=index, servers=count,
-                       shared=shared_state)
+            return Env(
+                stores=by_role,
+                clock=clock,
+                options=dict(spec.options),
+                server=index,
+                servers=count,
+                shared=shared_state,
+            )
 
         self._actor_env = env(-1)
         return [Server(construct(system, env(index)), index, shared) for index in range(count)]
@@ -465,21 +471,48 @@ class Runner:
                 kind, output, error = "info", value, str(exc)
             except asyncio.CancelledError:
                 ended = clock() - start
-                append({"process": process, "type": "info", "f": f, "key": key, "value": value, "time": ended,
-                        "error": "interrupted" if self.interrupted else "run ended"})
+                append(
+                    {
+                        "process": process,
+                        "type": "info",
+                        "f": f,
+                        "key": key,
+                        "value": value,
+                        "time": ended,
+                        "error": "interrupted" if self.interrupted else "run ended",
+                    }
+                )
                 record(f, "info", ended - began)
                 raise
             except SystemCodeError as exc:  # the system's code outside the operation failed: stop the run
-                append({"process": process, "type": "info", "f": f, "key": key, "value": value,
-                        "time": clock() - start, "error": clean(str(exc))})
+                append(
+                    {
+                        "process": process,
+                        "type": "info",
+                        "f": f,
+                        "key": key,
+                        "value": value,
+                        "time": clock() - start,
+                        "error": clean(str(exc)),
+                    }
+                )
                 raise
             except (AdapterError, OperationUnknown) as exc:  # an indefinite store error: it may have taken effect
                 kind, output, error = "info", value, clean(f"{type(exc).__name__}: {exc}")
             except Exception as exc:  # a bug in the system's own code: not a finding about the stores
                 error = clean(f"{type(exc).__name__}: {exc}")
                 if not self._record_unexpected:
-                    append({"process": process, "type": "info", "f": f, "key": key, "value": value,
-                            "time": clock() - start, "error": error})
+                    append(
+                        {
+                            "process": process,
+                            "type": "info",
+                            "f": f,
+                            "key": key,
+                            "value": value,
+                            "time": clock() - start,
+                            "error": error,
+                        }
+                    )
                     record(f, "info", clock() - start - began)
                     raise SystemCodeError(f"operation {f}({key!r})", exc) from exc
                 kind, output = "info", value

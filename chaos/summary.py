@@ -128,10 +128,14 @@ def _print_coverage(console: Console, result: Result) -> None:
         highlight=False,
     )
     if exploration.recorded:
-        still = ("one still fails: only smaller plans were searched after it" if exploration.recorded_found
-                 else "none fails any more")
-        console.print(f"tried first: {exploration.recorded} failing plan(s) from the failure database; {still}",
-                      highlight=False)
+        still = (
+            "one still fails: only smaller plans were searched after it"
+            if exploration.recorded_found
+            else "none fails any more"
+        )
+        console.print(
+            f"tried first: {exploration.recorded} failing plan(s) from the failure database; {still}", highlight=False
+        )
     best = exploration.shrunk or exploration.found
     if best is not None:
         found = exploration.found
@@ -201,8 +205,9 @@ def print_seeds(console: Console, result: SeedsResult) -> None:
     console.print(f"{len(result.ordered)} seeds in {result.wall_seconds:.1f}s: {counts}", highlight=False)
     if result.recorded:
         seeds = ", ".join(str(s) for s in result.recorded)
-        console.print(f"tried first (failure database {escape(str(result.failure_db))}): seed(s) {seeds}",
-                      highlight=False)
+        console.print(
+            f"tried first (failure database {escape(str(result.failure_db))}): seed(s) {seeds}", highlight=False
+        )
     if result.reruns:
         seeds = ", ".join(f"{s} (ran {n + 1} times)" for s, n in sorted(result.reruns.items()))
         console.print(f"[yellow]rerun[/] after their worker was lost: seed(s) {seeds}; nothing lost", highlight=False)
@@ -211,8 +216,11 @@ def print_seeds(console: Console, result: SeedsResult) -> None:
     if result.interrupted:
         line = "interrupted"
     elif result.expect == "invalid":
-        line = (f"seed(s) {', '.join(found)} found the violation: as expected" if found
-                else "no seed found the violation: NOT as expected")
+        line = (
+            f"seed(s) {', '.join(found)} found the violation: as expected"
+            if found
+            else "no seed found the violation: NOT as expected"
+        )
     elif result.matched:
         line = "every seed passed: as expected"
     elif found:
@@ -220,8 +228,9 @@ def print_seeds(console: Console, result: SeedsResult) -> None:
     else:
         line = "no violation, but not every seed could be decided"
     style = "bold green" if result.matched else "bold red"
-    console.print(f"over all seeds (expected {result.expect}): [{style}]{escape(line)}[/] (exit {code})",
-                  highlight=False)
+    console.print(
+        f"over all seeds (expected {result.expect}): [{style}]{escape(line)}[/] (exit {code})", highlight=False
+    )
     console.print(f"artifacts: {escape(str(result.run_dir))}", highlight=False)
     junit = result.run_dir / "junit.xml"
     if junit.is_file():

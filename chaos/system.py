@@ -80,9 +80,7 @@ class SystemCodeError(SystemLoadError, UserCodeError):
 
 
 _PATHS = sysconfig.get_paths()
-_NOT_USER_CODE = (
-    str(Path(__file__).resolve().parent), _PATHS["stdlib"], _PATHS["purelib"], _PATHS["platlib"], "<"
-)
+_NOT_USER_CODE = (str(Path(__file__).resolve().parent), _PATHS["stdlib"], _PATHS["purelib"], _PATHS["platlib"], "<")
 """Where frames are not the user's: this package, the standard library, installed packages, and
 frozen modules (``<frozen os>``, ``<frozen importlib._bootstrap>``)."""
 
@@ -145,8 +143,10 @@ def resolve(name: str) -> type:
         raise SystemLoadError(f"unknown system {name!r}: use a built-in ({known}) or module:attr")
     module_name, _, attr = target.partition(":")
     if not _DOTTED.match(module_name) or not attr.isidentifier():
-        raise SystemLoadError(f"system {name!r}: expected module:Class, e.g. myapp.systems:Profiles "
-                              "(a module path importable from here, a colon, a class name)")
+        raise SystemLoadError(
+            f"system {name!r}: expected module:Class, e.g. myapp.systems:Profiles "
+            "(a module path importable from here, a colon, a class name)"
+        )
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

@@ -32,8 +32,6 @@ def printable(text: str) -> str:
     return _CONTROL.sub(_escape, text)
 
 
-
-
 def safe_console(stderr: bool = False) -> SafeConsole:
     """A console for the command line's output (see :class:`SafeConsole`)."""
     return SafeConsole(stderr=stderr, highlight=False, soft_wrap=True)

@@ -38,8 +38,22 @@ class Stream:
 
     CHUNK = 512
 
-    __slots__ = ("_choices", "_cum", "_expected", "_fs", "_i", "_issued", "_keys", "_ks", "_n", "_plain", "_request",
-                 "_rng", "_small", "_step")
+    __slots__ = (
+        "_choices",
+        "_cum",
+        "_expected",
+        "_fs",
+        "_i",
+        "_issued",
+        "_keys",
+        "_ks",
+        "_n",
+        "_plain",
+        "_request",
+        "_rng",
+        "_small",
+        "_step",
+    )
 
     def __init__(
         self,
@@ -97,7 +111,6 @@ class Stream:
             if f == "cas":
                 self._expected[key] = n
         return f, key, value
-
 
     def _small_value(self, f: str, key: str) -> Any:
         rng = self._rng

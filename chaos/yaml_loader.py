@@ -119,8 +119,10 @@ def _check_nodes(root: yaml.Node) -> None:
                 if isinstance(key_node, yaml.ScalarNode):
                     key = (key_node.tag, key_node.value)
                     if key in keys:
-                        raise YamlProblem(_line(key_node), f"key {key_node.value!r} appears twice in one mapping "
-                                                           f"(first on line {keys[key]})")
+                        raise YamlProblem(
+                            _line(key_node),
+                            f"key {key_node.value!r} appears twice in one mapping (first on line {keys[key]})",
+                        )
                     keys[key] = _line(key_node)
 
 

@@ -86,7 +86,7 @@ def test_no_import_cycle() -> None:
         stack.append(node)
         for target in sorted(edges.get(node, ())):
             if state.get(target) == 1:
-                cycle = [*stack[stack.index(target):], target]
+                cycle = [*stack[stack.index(target) :], target]
                 raise AssertionError("import cycle: " + " -> ".join(cycle))
             if target not in state:
                 visit(target)
@@ -124,16 +124,28 @@ def test_checkers_import_no_adapter_but_the_units() -> None:
 
 def test_stages_import_only_the_stages_before_them() -> None:
     edges = graph()
-    later_than_execution = {"chaos.analysis", "chaos.result", "chaos.health", "chaos.artifacts", "chaos.junit",
-                            "chaos.summary", "chaos.pipeline", "chaos.cli"}
+    later_than_execution = {
+        "chaos.analysis",
+        "chaos.result",
+        "chaos.health",
+        "chaos.artifacts",
+        "chaos.junit",
+        "chaos.summary",
+        "chaos.pipeline",
+        "chaos.cli",
+    }
     for stage in ("chaos.runner", "chaos.exploration.stage", "chaos.exploration.explorer", "chaos.exploration.driver"):
         reached = _reach(stage, edges)
         wrong = {m for m in reached if m in later_than_execution or m.startswith("chaos.report")}
         assert not wrong, (stage, wrong)
     for stage in ("chaos.analysis",):
         reached = _reach(stage, edges)
-        wrong = {m for m in reached if m in {"chaos.artifacts", "chaos.junit", "chaos.summary", "chaos.pipeline",
-                                             "chaos.cli"} or m.startswith("chaos.report")}
+        wrong = {
+            m
+            for m in reached
+            if m in {"chaos.artifacts", "chaos.junit", "chaos.summary", "chaos.pipeline", "chaos.cli"}
+            or m.startswith("chaos.report")
+        }
         assert not wrong, (stage, wrong)
 
 

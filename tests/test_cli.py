@@ -145,7 +145,11 @@ def test_a_history_that_cannot_be_written_stops_the_run_with_exit_4(tmp_path: Pa
     out = tmp_path / "run"
     done = subprocess.run(
         [sys.executable, "-m", "chaos", "run", str(experiment), "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, preexec_fn=limit_file_size,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit_file_size,
     )
     assert done.returncode == 4, done.stdout + done.stderr
     history = out / "history.jsonl"
@@ -163,7 +167,10 @@ def test_a_secret_quoted_by_the_systems_failing_code_is_masked(tmp_path: Path) -
     out = tmp_path / "run"
     done = subprocess.run(
         [sys.executable, "-m", "chaos", "run", str(experiment), "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "CHAOS_TEST_TOKEN": "tok-5e3fa9"},
     )
     assert done.returncode == 3, done.stdout + done.stderr

@@ -139,7 +139,10 @@ def test_replay_in_a_fresh_process_is_byte_identical(tmp_path: Path) -> None:
     out = tmp_path / "replayed"
     done = subprocess.run(
         [sys.executable, "-m", "chaos", "replay", str(replay), "--out", str(out)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 1, done.stdout + done.stderr  # the replay shows the violation
     assert (out / "history.jsonl").read_bytes() == (result.run_dir / "history.jsonl").read_bytes()
@@ -149,7 +152,10 @@ def test_replay_in_a_fresh_process_is_byte_identical(tmp_path: Path) -> None:
 def test_chaos_run_explore_end_to_end(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "chaos", "run", str(EXPLORE / "profile-improved-1.yaml"), "--out", str(tmp_path / "r")],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "executions/s" in done.stdout and "violation with 3 operations" in done.stdout

@@ -92,7 +92,13 @@ def test_values_json_cannot_hold_are_written_as_text_and_nothing_is_torn(tmp_pat
     assert [e["index"] for e in events] == list(range(2 * len(values)))
     written = [e["value"] for e in events[::2]]
     assert written == [
-        [1, 2], {"(1, 2)": 3}, 2**70, "YWI=", "[1, [...]]", "<unprintable Unprintable>", "{'deep': [[1, [...]]]}"
+        [1, 2],
+        {"(1, 2)": 3},
+        2**70,
+        "YWI=",
+        "[1, [...]]",
+        "<unprintable Unprintable>",
+        "{'deep': [[1, [...]]]}",
     ]
     assert [e["value"] for e in events[1::2]] == written  # the same through either path
     assert [op.status for op in load_operations(tmp_path / "h.jsonl")] == ["ok"] * len(values)

@@ -27,8 +27,18 @@ def mk(f: str, value=None, output=None, status: str = "ok", key=None) -> Operati
 
 
 def test_registry_names() -> None:
-    assert set(MODELS) == {"register", "cas-register", "kv", "set", "queue", "mutex", "profile",
-                           "multi-register", "counter", "bank"}
+    assert set(MODELS) == {
+        "register",
+        "cas-register",
+        "kv",
+        "set",
+        "queue",
+        "mutex",
+        "profile",
+        "multi-register",
+        "counter",
+        "bank",
+    }
     for name, model in MODELS.items():
         assert get_model(name) is model
     assert get_model(MODELS["kv"]) is MODELS["kv"]

@@ -15,8 +15,9 @@ from tests.systems import HoardingRegister
 
 
 def experiment(system: str = "register", *, expect: str = "valid", ops: int = 600, extra: str = "") -> str:
-    return textwrap.dedent(
-        f"""\
+    return (
+        textwrap.dedent(
+            f"""\
         name: runner-test
         seed: 7
         operations: {ops}
@@ -32,7 +33,9 @@ def experiment(system: str = "register", *, expect: str = "valid", ops: int = 60
           - model: cas-register
         expect: {expect}
         """
-    ) + extra
+        )
+        + extra
+    )
 
 
 def assert_history_invariants(path: Path) -> None:

@@ -88,7 +88,8 @@ expect: invalid
 
 
 @pytest.mark.parametrize(
-    ("variable", "listed"), [("CHAOS_TEST_TOKEN", ""), ("CHAOS_TEST_BEARER", "secrets: [CHAOS_TEST_BEARER]\n")],
+    ("variable", "listed"),
+    [("CHAOS_TEST_TOKEN", ""), ("CHAOS_TEST_BEARER", "secrets: [CHAOS_TEST_BEARER]\n")],
     ids=["named-like-a-secret", "listed-in-secrets"],
 )
 def test_a_secret_echoed_back_as_a_value_is_masked_everywhere(
@@ -100,8 +101,13 @@ def test_a_secret_echoed_back_as_a_value_is_masked_everywhere(
     monkeypatch.setenv(variable, token)
     path = tmp_path / "echo.yaml"
     path.write_text(ECHO % (variable, listed), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "chaos", "run", str(path), "--out", str(tmp_path / "run")],
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "chaos", "run", str(path), "--out", str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stdout + done.stderr  # the echoed reads are not the written values
     assert token not in done.stdout + done.stderr
     assert "Bearer ***" in (tmp_path / "run" / "history.jsonl").read_text()
@@ -129,8 +135,13 @@ def test_control_characters_reach_the_terminal_as_text(tmp_path: Path) -> None:
         {"index": 3, "time": 3, "process": 0, "type": "ok", "f": "read", "key": "k", "value": "other" + hostile},
     ]
     history.write_text("".join(json.dumps(e) + "\n" for e in lines), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "chaos", "check", str(history), "--model", "register"],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "chaos", "check", str(history), "--model", "register"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     output = done.stdout + done.stderr
     assert "\x1b" not in output and "\u202e" not in output and "\x07" not in output

@@ -17,12 +17,22 @@ MEMORY = sorted(SEED.glob("*-memory.yaml"))
 def test_every_design_has_a_memory_experiment() -> None:
     names = {p.stem.removesuffix("-memory") for p in MEMORY}
     assert names == {
-        "naive-1", "naive-2", "improved-1", "improved-2", "working-1", "working-3",
-        "cleaner-naive", "cleaner-improved", "cleaner-kill", "cleaner-working",
+        "naive-1",
+        "naive-2",
+        "improved-1",
+        "improved-2",
+        "working-1",
+        "working-3",
+        "cleaner-naive",
+        "cleaner-improved",
+        "cleaner-kill",
+        "cleaner-working",
     }
     expected = {p.stem: load(p).experiment.expect for p in MEMORY}
     assert {k for k, v in expected.items() if v == "valid"} == {
-        "working-1-memory", "working-3-memory", "cleaner-working-memory"
+        "working-1-memory",
+        "working-3-memory",
+        "cleaner-working-memory",
     }
 
 

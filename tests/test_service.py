@@ -93,8 +93,9 @@ async def test_definite_store_failure_is_409_and_crash_drops_the_connection() ->
 @pytest.mark.s3
 @pytest.mark.parametrize("design", ["improved", "working"])
 async def test_service_in_a_run_with_network_faults(seed_env: None, design: str, tmp_path: Path) -> None:
-    result = await asyncio.to_thread(run_file, SEED / f"service-{design}-pg-s3.yaml", out=tmp_path / "run",
-                                     report=False)
+    result = await asyncio.to_thread(
+        run_file, SEED / f"service-{design}-pg-s3.yaml", out=tmp_path / "run", report=False
+    )
     assert result.exit_code == 0, f"verdict {result.verdict}, expected {result.experiment.expect}"
     assert result.stats.faults > 0
 
@@ -105,9 +106,27 @@ def test_standalone_service_driven_through_the_http_adapter(seed_env: None, tmp_
     design, servers = "working", 2
     port = free_port()
     service = subprocess.Popen(
-        [sys.executable, "-m", "chaos", "serve", "profile", "--design", design, "--port", str(port),
-         "--servers", str(servers), "--namespace", f"service-test-{port}", "--no-keep"],
-        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "chaos",
+            "serve",
+            "profile",
+            "--design",
+            design,
+            "--port",
+            str(port),
+            "--servers",
+            str(servers),
+            "--namespace",
+            f"service-test-{port}",
+            "--no-keep",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60

@@ -44,8 +44,10 @@ faults:
 checks: [{model: cas-register}]
 """
 
-EXPLORE = (ROOT / "experiments" / "explore" / "profile-cleaner-working.yaml").read_text().replace(
-    "time_limit: 10m", "time_limit: 4s"
+EXPLORE = (
+    (ROOT / "experiments" / "explore" / "profile-cleaner-working.yaml")
+    .read_text()
+    .replace("time_limit: 10m", "time_limit: 4s")
 )
 """An exploration that stops at its time limit (exit 2, unknown) after four seconds of search."""
 
@@ -75,7 +77,10 @@ class Outcome:
 def chaos_run(path: Path, out: Path, delay: float, signum: int, *, signals: int = 1) -> Outcome:
     process = subprocess.Popen(
         [sys.executable, "-m", "chaos", "run", str(path), "--out", str(out), "--no-progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     time.sleep(delay)
     sent = time.monotonic()
@@ -133,8 +138,13 @@ def run_all(path: Path, tmp: Path, delays: list[float], name: str) -> list[Outco
 
 def calibrate(path: Path, out: Path) -> float:
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "chaos", "run", str(path), "--out", str(out), "--no-progress"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "chaos", "run", str(path), "--out", str(out), "--no-progress"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert done.returncode in (0, 1, 2), done.stdout + done.stderr
     return time.monotonic() - started
 

@@ -403,7 +403,6 @@ def test_4_a_mistake_in_the_file_is_exit_3_before_any_store_opens(
 # ---------------------------------------------------------------------------- 5. own models
 
 
-
 def test_5_an_own_model_validates_runs_and_checks(tmp_path: Path) -> None:
     model = "tests.user_systems.models:last_write"
     path = experiment(tmp_path, "register", "run", mix={"read": 1, "write": 1, "cas": 1}, model=model)

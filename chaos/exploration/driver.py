@@ -344,8 +344,9 @@ class Driver:
 
         def env(index: int) -> Env:
             handles = {role: StoreHandle(name, self.stores[name], interceptor) for role, name in roles.items()}
-            return Env(stores=handles, clock=self.clock, options=dict(options), server=index, servers=servers,
-                       shared=shared)
+            return Env(
+                stores=handles, clock=self.clock, options=dict(options), server=index, servers=servers, shared=shared
+            )
 
         self.actors: list[Actor] = []
         self.instances: list[Any] = []
@@ -397,8 +398,9 @@ class Driver:
             except Exception as exc:  # a bug in the system's own code, as in a run
                 kind, output, error = "info", op.value, f"{type(exc).__name__}: {exc}"
                 if not self.record_unexpected:
-                    self._record({"process": process, "type": kind, "f": op.f, "key": op.key, "value": output,
-                                  "error": error})
+                    self._record(
+                        {"process": process, "type": kind, "f": op.f, "key": op.key, "value": output, "error": error}
+                    )
                     self._count(op.f, kind, began)
                     self.failure = SystemCodeError(f"operation {op.f}({op.key!r})", exc)
                     return
@@ -435,8 +437,9 @@ class Driver:
                 elif isinstance(request, PushDeadline):
                     value = object()
                 elif request is not None and not isinstance(request, StepRequest | PopDeadline):
-                    raise ExplorationError(f"the system's {hook} awaited {request!r}, which the controlled "
-                                           "scheduler does not drive")
+                    raise ExplorationError(
+                        f"the system's {hook} awaited {request!r}, which the controlled scheduler does not drive"
+                    )
         except StopIteration:
             return
         except AdapterError:
@@ -569,8 +572,16 @@ class Driver:
                     self._hook(instance, "close")
             except SystemCodeError as exc:
                 self.failure = exc
-        return Interleaving(self.plan, self.choices, self.events, self.steps, complete and self.failure is None, pruned,
-                         self.branching, self.failure)
+        return Interleaving(
+            self.plan,
+            self.choices,
+            self.events,
+            self.steps,
+            complete and self.failure is None,
+            pruned,
+            self.branching,
+            self.failure,
+        )
 
     def _take(self, option: Option) -> None:
         actor = self.actors[option.actor]
@@ -584,8 +595,14 @@ class Driver:
             what = _describe_call(request.call)  # type: ignore[union-attr]
             story = f"pauses {_hours(option.pause)} before {what}"
             self.steps.append(Step(len(self.steps) + 1, self.now, actor.name, story, "pause"))
-            self._record({"process": "nemesis", "type": "info", "f": "pause",
-                          "value": {"actor": actor.name, "duration": option.pause, "before": what}})
+            self._record(
+                {
+                    "process": "nemesis",
+                    "type": "info",
+                    "f": "pause",
+                    "value": {"actor": actor.name, "duration": option.pause, "before": what},
+                }
+            )
             return
         actor.paused = False
         if isinstance(request, ClockRead):
@@ -596,9 +613,18 @@ class Driver:
         directive = option.fault
         if directive is not None:
             self.crashes_left -= 1
-            self._record({"process": "nemesis", "type": "info", "f": "crash",
-                          "value": {"actor": actor.name, "when": directive.removeprefix("crash-"),
-                                    "call": _describe_call(call)}})
+            self._record(
+                {
+                    "process": "nemesis",
+                    "type": "info",
+                    "f": "crash",
+                    "value": {
+                        "actor": actor.name,
+                        "when": directive.removeprefix("crash-"),
+                        "call": _describe_call(call),
+                    },
+                }
+            )
         step = Step(len(self.steps) + 1, self.now, actor.name, call, directive)
         self.steps.append(step)
         before = len(actor.log)
@@ -613,15 +639,22 @@ class Driver:
         progress and what it has observed, time, budgets, and the history so far."""
         stores = tuple((name, tuple(sorted(s.data.items()))) for name, s in sorted(self.stores.items()))
         actors = tuple(
-            (a.state, a.op_index, tuple(map(repr, a.log)), repr(a.pending), a.wake, a.paused,
-             tuple(t for t, _ in a.deadlines), a.awake_steps)
+            (
+                a.state,
+                a.op_index,
+                tuple(map(repr, a.log)),
+                repr(a.pending),
+                a.wake,
+                a.paused,
+                tuple(t for t, _ in a.deadlines),
+                a.awake_steps,
+            )
             for a in self.actors
         )
         history = tuple(
             (e["process"], e["type"], e["f"], repr(e.get("key")), repr(e.get("value"))) for e in self.events
         )
         return (stores, actors, self.now, self.crashes_left, self.pauses_left, history)
-
 
 
 def _short(value: Any) -> str:

@@ -147,9 +147,18 @@ class Explorer:
         budget: Budget | None = None,
     ) -> Interleaving:
         driver = Driver(
-            self.system, self.roles, self.store_names, self.options, plan, chooser, budget or self.budget,
-            max_steps=self.spec.max_steps, visit=visit, stats=self.stats,
-            unexpected_errors=self.experiment.system.unexpected_errors, actor_steps=self.spec.actor_steps,
+            self.system,
+            self.roles,
+            self.store_names,
+            self.options,
+            plan,
+            chooser,
+            budget or self.budget,
+            max_steps=self.spec.max_steps,
+            visit=visit,
+            stats=self.stats,
+            unexpected_errors=self.experiment.system.unexpected_errors,
+            actor_steps=self.spec.actor_steps,
         )
         execution = driver.run()
         for name, count in driver.unexpected.items():
@@ -243,8 +252,9 @@ class Explorer:
             report.elapsed = time.perf_counter() - start
         if report.exhausted and report.truncated:
             report.exhausted = False
-            report.stopped = (f"{report.truncated} execution(s) reached max_steps ({self.spec.max_steps}) "
-                              "before they ended")
+            report.stopped = (
+                f"{report.truncated} execution(s) reached max_steps ({self.spec.max_steps}) before they ended"
+            )
         return report
 
     def _failed(self, report: Exploration, execution: Interleaving) -> bool:

@@ -106,8 +106,10 @@ def load_replay(path: Path) -> tuple[LoadedExperiment, Plan, list[Decision], int
     loaded = loads(document.experiment, f"{path}#experiment")
     preflight(loaded)  # its system, models and stores, as chaos run checks them
     if loaded.experiment.mode != "explore":
-        raise ReplayFileError(f"{path}: not a replay file (its experiment has mode: {loaded.experiment.mode}, "
-                              "and only an exploration is replayed)")
+        raise ReplayFileError(
+            f"{path}: not a replay file (its experiment has mode: {loaded.experiment.mode}, "
+            "and only an exploration is replayed)"
+        )
     plan = Plan(tuple(tuple(PlannedOp(o.f, o.key, o.value, o.idle) for o in ops) for ops in document.plan))
     decisions = [Decision(d.actor, d.fault, d.pause) for d in document.decisions]
     experiment = loaded.experiment
@@ -125,8 +127,10 @@ def replay(
     explorer = Explorer(loaded.experiment, seed)
     unknown = sorted({op.f for ops in plan.servers for op in ops} - set(explorer.kinds))
     if unknown:
-        raise ReplayDiverged(f"replay diverged at step 1: the plan asks for {', '.join(unknown)}, which the "
-                             f"experiment does not explore ({', '.join(explorer.kinds)})")
+        raise ReplayDiverged(
+            f"replay diverged at step 1: the plan asks for {', '.join(unknown)}, which the "
+            f"experiment does not explore ({', '.join(explorer.kinds)})"
+        )
     chooser = Replay(decisions, strict=True)
     execution = explorer.execute(plan, chooser)
     chooser.finish(len(execution.steps) + 1)

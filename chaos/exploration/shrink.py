@@ -72,7 +72,7 @@ def _candidates(explorer: Explorer, found: Found) -> Iterator[Candidate]:
     for i, d in enumerate(decisions):
         if d.fault is None:
             continue
-        without = [*decisions[:i], Decision(d.actor), *decisions[i + 1:]]
+        without = [*decisions[:i], Decision(d.actor), *decisions[i + 1 :]]
         yield plan, without, _budget(without)
         for j in range(i - 1, -1, -1):
             if decisions[j].actor == d.actor and decisions[j].fault is None:
@@ -81,10 +81,10 @@ def _candidates(explorer: Explorer, found: Found) -> Iterator[Candidate]:
                 yield plan, edited, None
                 break
         if d.fault == "crash-after":
-            yield plan, [*decisions[:i], Decision(d.actor, "crash-before"), *decisions[i + 1:]], None
+            yield plan, [*decisions[:i], Decision(d.actor, "crash-before"), *decisions[i + 1 :]], None
         if d.fault == "pause":
             for shorter in sorted(p for p in explorer.budget.pauses if p < d.pause):
-                yield plan, [*decisions[:i], Decision(d.actor, "pause", shorter), *decisions[i + 1:]], None
+                yield plan, [*decisions[:i], Decision(d.actor, "pause", shorter), *decisions[i + 1 :]], None
     # 4. drop an idle time
     for s, ops in enumerate(rows):
         for i, (f, key, idle) in enumerate(ops):

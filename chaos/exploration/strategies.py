@@ -103,8 +103,10 @@ class Replay(Recording):
         """After the execution (``step``: the number its next step would have had): in strict
         mode, every recorded decision must have been used."""
         if self.strict and self.position < len(self.script):
-            raise ReplayDiverged(f"replay diverged at step {step}: the execution ended with "
-                                 f"{len(self.script) - self.position} recorded decision(s) unused")
+            raise ReplayDiverged(
+                f"replay diverged at step {step}: the execution ended with "
+                f"{len(self.script) - self.position} recorded decision(s) unused"
+            )
 
 
 def _describe(decision: Decision) -> str:

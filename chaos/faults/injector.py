@@ -110,8 +110,21 @@ class _Rule:
     geometric distribution (the same law as one draw per call, with one draw per firing)."""
 
     __slots__ = (
-        "active", "actor_match", "count", "delays", "every", "fired", "index", "key_match", "kind", "mode", "next",
-        "p", "plain", "rng", "spec",
+        "active",
+        "actor_match",
+        "count",
+        "delays",
+        "every",
+        "fired",
+        "index",
+        "key_match",
+        "kind",
+        "mode",
+        "next",
+        "p",
+        "plain",
+        "rng",
+        "spec",
     )
 
     ALWAYS, PROBABILITY, EVERY, NTH = range(4)
@@ -418,9 +431,7 @@ class FaultLayer:
 
     # ------------------------------------------------------------------ acting
 
-    async def _apply(
-        self, fired: Sequence[_Rule], store: str, op: str, key: Any, actor: str, proceed: Proceed
-    ) -> Any:
+    async def _apply(self, fired: Sequence[_Rule], store: str, op: str, key: Any, actor: str, proceed: Proceed) -> Any:
         """Run the fired faults' ``before`` parts in declaration order, the call, then their
         ``after`` parts. A raising fault ends the sequence."""
         gated = self._gated
@@ -495,8 +506,9 @@ class FaultLayer:
             self._holds.discard(hold)
             if not hold.ended:
                 hold.ended = True
-                self._emit_value(rule.kind, {**value, "phase": "end", "reason": reason,
-                                             "clock": round(self.clock.peek(), 6)}, False)
+                self._emit_value(
+                    rule.kind, {**value, "phase": "end", "reason": reason, "clock": round(self.clock.peek(), 6)}, False
+                )
 
     def _own_gate(self, actor: str) -> _Gate:
         gate = self._own_gates.get(actor)
@@ -525,8 +537,14 @@ class FaultLayer:
     # ------------------------------------------------------------------ events
 
     def _value(self, rule: _Rule, store: str, op: str, key: Any, actor: str, **extra: Any) -> dict[str, Any]:
-        value = {"fault": rule.index, "store": store, "op": op, "key": key, "actor": actor,
-                 "clock": round(self.clock.peek(), 6)}
+        value = {
+            "fault": rule.index,
+            "store": store,
+            "op": op,
+            "key": key,
+            "actor": actor,
+            "clock": round(self.clock.peek(), 6),
+        }
         value.update(extra)
         return value
 
@@ -576,8 +594,7 @@ class FaultLayer:
         while (phase := active.next_phase(after)) is not None:
             begin, end = phase
             await sleep_until(self.clock, begin)
-            value = {"fault": rule.index, "actor": rule.spec.actor, "clock": round(self.clock.peek(), 6),
-                     "until": end}
+            value = {"fault": rule.index, "actor": rule.spec.actor, "clock": round(self.clock.peek(), 6), "until": end}
             gate.hold()
             self._open_windows[rule.index] = value
             self._emit_value("pause", {**value, "phase": "start"}, True)
@@ -587,8 +604,9 @@ class FaultLayer:
                 await sleep_until(self.clock, end)
             gate.release()
             self._open_windows.pop(rule.index, None)
-            self._emit_value("pause", {**value, "phase": "end", "clock": round(self.clock.peek(), 6),
-                                       "reason": "elapsed"}, False)
+            self._emit_value(
+                "pause", {**value, "phase": "end", "clock": round(self.clock.peek(), 6), "reason": "elapsed"}, False
+            )
             after = end if end is not None else float("inf")
 
     # ------------------------------------------------------------------ healing
@@ -609,8 +627,9 @@ class FaultLayer:
         for task in self._tasks:
             task.cancel()
         for _index, value in sorted(self._open_windows.items()):
-            self._emit_value("pause", {**value, "phase": "end", "clock": round(self.clock.peek(), 6),
-                                       "reason": "healed"}, False)
+            self._emit_value(
+                "pause", {**value, "phase": "end", "clock": round(self.clock.peek(), 6), "reason": "healed"}, False
+            )
         self._open_windows.clear()
         for _, gate in self.window_pauses:
             gate.force_open()
@@ -618,8 +637,11 @@ class FaultLayer:
             gate.force_open()
         for hold in sorted(self._holds, key=lambda h: h.value["fault"]):
             hold.ended = True
-            self._emit_value(hold.kind, {**hold.value, "phase": "end", "reason": "healed",
-                                         "clock": round(self.clock.peek(), 6)}, False)
+            self._emit_value(
+                hold.kind,
+                {**hold.value, "phase": "end", "reason": "healed", "clock": round(self.clock.peek(), 6)},
+                False,
+            )
             if not hold.healed.done():
                 hold.healed.set_result(None)
         self._holds.clear()

@@ -144,8 +144,11 @@ class Delay(_Strict):
         return self
 
     def describe(self) -> dict[str, float]:
-        return {k: v for k, v in (("fixed", self.fixed), ("min", self.min), ("max", self.max),
-                                  ("mean", self.mean)) if v is not None}
+        return {
+            k: v
+            for k, v in (("fixed", self.fixed), ("min", self.min), ("max", self.max), ("mean", self.mean))
+            if v is not None
+        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,6 +432,7 @@ FaultSpec = Annotated[
     Field(discriminator="kind"),
 ]
 """One entry of ``faults:``: the schema is chosen by ``kind`` (and, for network faults, ``toxic``)."""
+
 
 def clean_fault_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     """Drop the union tags pydantic puts in error paths (``faults.0.latency.delay`` ->

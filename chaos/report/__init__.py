@@ -132,8 +132,10 @@ def render(
     faults = [_fault_row(w, data.unit) for w in data.faults]
     summary: dict[str, dict[str, Any]] = {}
     for window in data.faults:
-        row = summary.setdefault(window.name, {"name": window.name, "count": 0, "first": window.start,
-                                               "last": window.start, "example": window.detail})
+        row = summary.setdefault(
+            window.name,
+            {"name": window.name, "count": 0, "first": window.start, "last": window.start, "example": window.detail},
+        )
         row["count"] += 1
         row["last"] = max(row["last"], window.start)
     for row in summary.values():

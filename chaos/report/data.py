@@ -27,9 +27,7 @@ ROLE_PREFIX, ROLE_FAILED, ROLE_CONCURRENT = 1, 2, 3
 """What an operation is in a counterexample (0: not part of it)."""
 
 _START = re.compile(r"^(?:start|begin)[-_: ]?(?P<name>.*)$|^(?P<name2>.+?)[-_: ](?:start|begin)$", re.IGNORECASE)
-_END = re.compile(
-    r"^(?:stop|end|heal)[-_: ]?(?P<name>.*)$|^(?P<name2>.+?)[-_: ](?:stop|end|heal)$", re.IGNORECASE
-)
+_END = re.compile(r"^(?:stop|end|heal)[-_: ]?(?P<name>.*)$|^(?P<name2>.+?)[-_: ](?:stop|end|heal)$", re.IGNORECASE)
 
 
 @dataclass(slots=True)

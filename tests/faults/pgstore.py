@@ -44,27 +44,35 @@ class PgStore:
         assert self.pool is not None
         try:
             return await getattr(self.pool, method)(query, *args)
-        except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError, asyncpg.ConnectionDoesNotExistError,
-                asyncio.IncompleteReadError) as exc:
+        except (
+            OSError,
+            asyncpg.InterfaceError,
+            asyncpg.PostgresConnectionError,
+            asyncpg.ConnectionDoesNotExistError,
+            asyncio.IncompleteReadError,
+        ) as exc:
             raise ConnectionLost(f"pgtest store: connection lost ({type(exc).__name__})") from None
 
     async def get(self, key: str) -> bytes | None:
         return await self._run("fetchval", f"SELECT v FROM {self.table} WHERE k = $1", key)
 
     async def put(self, key: str, value: bytes) -> None:
-        await self._run("execute", f"INSERT INTO {self.table} VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = $2",
-                        key, value)
+        await self._run(
+            "execute", f"INSERT INTO {self.table} VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = $2", key, value
+        )
 
     async def delete(self, key: str) -> None:
         await self._run("execute", f"DELETE FROM {self.table} WHERE k = $1", key)
 
     async def cas(self, key: str, expected: bytes | None, new: bytes) -> bool:
         if expected is None:
-            status = await self._run("execute", f"INSERT INTO {self.table} VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                                     key, new)
+            status = await self._run(
+                "execute", f"INSERT INTO {self.table} VALUES ($1, $2) ON CONFLICT DO NOTHING", key, new
+            )
         else:
-            status = await self._run("execute", f"UPDATE {self.table} SET v = $3 WHERE k = $1 AND v = $2",
-                                     key, expected, new)
+            status = await self._run(
+                "execute", f"UPDATE {self.table} SET v = $3 WHERE k = $1 AND v = $2", key, expected, new
+            )
         return not status.endswith(" 0")
 
     async def list(self, prefix: str = "") -> list[str]:

@@ -107,8 +107,11 @@ async def refused(port: int) -> bool:
 
 async def test_an_exception_in_the_runner_closes_proxies(tmp_path: Path, pg_dsn: str, pgtest: None) -> None:
     faults = [{"kind": "network", "store": "db", "toxic": "latency", "latency": "1ms"}]
-    text = experiment(faults, system="tests.faults.broken:FailingSetup",
-                      stores={"db": {"adapter": "pgtest", "settings": {"dsn": pg_dsn}}})
+    text = experiment(
+        faults,
+        system="tests.faults.broken:FailingSetup",
+        stores={"db": {"adapter": "pgtest", "settings": {"dsn": pg_dsn}}},
+    )
     runner = Pipeline(loads(text), tmp_path / "r")
     with pytest.raises(SystemCodeError, match="setup failed"):
         await runner.run()
@@ -122,12 +125,24 @@ async def test_an_exception_in_the_runner_closes_proxies(tmp_path: Path, pg_dsn:
 
 async def test_network_faults_against_postgres_through_the_runner(tmp_path: Path, pg_dsn: str, pgtest: None) -> None:
     # resets start half a second in (after the store opened), on half of the connections
-    faults = [{"kind": "network", "store": "db", "toxic": "reset_peer", "timeout": 0, "probability": 0.5,
-               "active": {"start": "500ms"}},
-              {"kind": "network", "store": "db", "toxic": "latency", "latency": "2ms", "direction": "both"}]
-    text = experiment(faults, duration="1500ms", concurrency=3,
-                      stores={"db": {"adapter": "pgtest", "settings": {"dsn": pg_dsn}}},
-                      workload={"keys": 1, "mix": {"read": 2, "write": 1, "cas": 1}, "rate": 100})
+    faults = [
+        {
+            "kind": "network",
+            "store": "db",
+            "toxic": "reset_peer",
+            "timeout": 0,
+            "probability": 0.5,
+            "active": {"start": "500ms"},
+        },
+        {"kind": "network", "store": "db", "toxic": "latency", "latency": "2ms", "direction": "both"},
+    ]
+    text = experiment(
+        faults,
+        duration="1500ms",
+        concurrency=3,
+        stores={"db": {"adapter": "pgtest", "settings": {"dsn": pg_dsn}}},
+        workload={"keys": 1, "mix": {"read": 2, "write": 1, "cas": 1}, "rate": 100},
+    )
     runner = Pipeline(loads(text), tmp_path / "r")
     result = await runner.run()
     history = result.run_dir / "history.jsonl"
@@ -149,8 +164,9 @@ async def test_network_faults_against_postgres_through_the_runner(tmp_path: Path
 
 async def test_virtual_time_runs_a_two_hour_pause_at_once(tmp_path: Path) -> None:
     faults = [{"kind": "pause", "store": "db", "op": "put", "actor": "server-0", "duration": "2h", "nth": 1}]
-    text = experiment(faults, clock="virtual", operations=60, duration="60s",
-                      workload={"keys": 1, "mix": {"read": 1, "write": 1}})
+    text = experiment(
+        faults, clock="virtual", operations=60, duration="60s", workload={"keys": 1, "mix": {"read": 1, "write": 1}}
+    )
     result = await Pipeline(loads(text), tmp_path / "r").run()
     [start, end] = nemesis(result.run_dir / "history.jsonl")
     assert end["value"]["reason"] == "elapsed"
@@ -162,12 +178,25 @@ async def test_virtual_time_runs_a_two_hour_pause_at_once(tmp_path: Path) -> Non
 
 async def test_network_faults_with_the_postgres_adapter(tmp_path: Path, pg_dsn: str) -> None:
     """The project's own postgres adapter, pointed at the proxy by rewriting its dsn."""
-    faults = [{"kind": "network", "store": "db", "toxic": "limit_data", "bytes": "2KB", "direction": "upstream",
-               "probability": 0.5},
-              {"kind": "network", "store": "db", "toxic": "latency", "latency": "1ms", "jitter": "1ms"}]
-    text = experiment(faults, operations=200, duration="60s", concurrency=4,
-                      stores={"db": {"adapter": "postgres", "settings": {"dsn": pg_dsn}}},
-                      workload={"keys": 1, "mix": {"read": 2, "write": 1, "cas": 1}})
+    faults = [
+        {
+            "kind": "network",
+            "store": "db",
+            "toxic": "limit_data",
+            "bytes": "2KB",
+            "direction": "upstream",
+            "probability": 0.5,
+        },
+        {"kind": "network", "store": "db", "toxic": "latency", "latency": "1ms", "jitter": "1ms"},
+    ]
+    text = experiment(
+        faults,
+        operations=200,
+        duration="60s",
+        concurrency=4,
+        stores={"db": {"adapter": "postgres", "settings": {"dsn": pg_dsn}}},
+        workload={"keys": 1, "mix": {"read": 2, "write": 1, "cas": 1}},
+    )
     runner = Pipeline(loads(text), tmp_path / "r")
     result = await runner.run()
     history = result.run_dir / "history.jsonl"

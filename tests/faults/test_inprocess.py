@@ -50,7 +50,13 @@ async def test_error_before_fails_without_reaching_the_store(virtual: VirtualClo
     [event] = faults.events
     assert event["process"] == "nemesis" and event["type"] == "info" and event["f"] == "error-before"
     assert {k: event["value"][k] for k in ("fault", "store", "op", "key", "actor", "when")} == {
-        "fault": 0, "store": "db", "op": "put", "key": "k", "actor": "client", "when": "before"}
+        "fault": 0,
+        "store": "db",
+        "op": "put",
+        "key": "k",
+        "actor": "client",
+        "when": "before",
+    }
     assert faults.injected == 1
 
 
@@ -72,7 +78,9 @@ async def test_error_after_takes_effect_then_fails_indefinitely(
         await db.cas("k", b"v1", b"v2")
     assert await raw.get("k") == b"v2"
     assert [(e["f"], e["value"]["op"], e["value"]["when"]) for e in faults.events] == [
-        ("error-after", "put", "after"), ("error-after", "cas", "after")]
+        ("error-after", "put", "after"),
+        ("error-after", "cas", "after"),
+    ]
 
 
 # ------------------------------------------------------------------------------ crash
@@ -183,7 +191,9 @@ async def test_stall_without_duration_lasts_until_the_operation_times_out(virtua
             await db.put("k", b"v")
     assert await raw.get("k") is None, "a stall before the call: the call never ran"
     assert [(e["value"]["phase"], e["value"].get("reason")) for e in faults.events] == [
-        ("start", None), ("end", "cancelled")]
+        ("start", None),
+        ("end", "cancelled"),
+    ]
 
 
 async def test_healing_ends_a_stall_and_the_call_goes_through(virtual: VirtualClock) -> None:
@@ -198,7 +208,9 @@ async def test_healing_ends_a_stall_and_the_call_goes_through(virtual: VirtualCl
     await call
     assert await raw.get("k") == b"v"
     assert [(e["value"]["phase"], e["value"].get("reason")) for e in faults.events] == [
-        ("start", None), ("end", "healed")]
+        ("start", None),
+        ("end", "healed"),
+    ]
     await db.put("k", b"w")  # healed: nothing fires any more
     assert len(faults.events) == 2
 
@@ -207,8 +219,9 @@ async def test_healing_ends_a_stall_and_the_call_goes_through(virtual: VirtualCl
 
 
 async def test_pause_triggered_by_a_call_stops_that_server_only(virtual: VirtualClock) -> None:
-    faults = layer("- {kind: pause, store: db, op: put, actor: server-0, duration: 2h, when: after, nth: 1}",
-                   clock=virtual)
+    faults = layer(
+        "- {kind: pause, store: db, op: put, actor: server-0, duration: 2h, when: after, nth: 1}", clock=virtual
+    )
     raw = await opened()
     db = faults.wrap("db", raw)
     done: dict[str, float] = {}
@@ -227,7 +240,9 @@ async def test_pause_triggered_by_a_call_stops_that_server_only(virtual: Virtual
     assert done["server-0 get"] == 7200.0, "every call of the paused server waits for it to resume"
     assert await raw.get("a") == b"1", "when: after: the triggering call took effect before the pause"
     assert [(e["f"], e["value"]["phase"], e["value"]["actor"]) for e in faults.events] == [
-        ("pause", "start", "server-0"), ("pause", "end", "server-0")]
+        ("pause", "start", "server-0"),
+        ("pause", "end", "server-0"),
+    ]
     await virtual.aclose()
 
 
@@ -332,8 +347,11 @@ async def test_key_actor_store_and_op_targeting() -> None:
 
 
 async def test_time_window_and_cycle(virtual: VirtualClock) -> None:
-    faults = layer("- {kind: error-before, active: {start: 10s, end: 20s}}\n"
-                   "- {kind: error-after, active: {on: 5s, off: 5s, start: 30s}}", clock=virtual)
+    faults = layer(
+        "- {kind: error-before, active: {start: 10s, end: 20s}}\n"
+        "- {kind: error-after, active: {on: 5s, off: 5s, start: 30s}}",
+        clock=virtual,
+    )
     raw = await opened()
     db = faults.wrap("db", raw)
     outcome = {}
@@ -346,8 +364,17 @@ async def test_time_window_and_cycle(virtual: VirtualClock) -> None:
             outcome[t] = "before"
         except IndefiniteError:
             outcome[t] = "after"
-    assert outcome == {0: "ok", 10: "before", 15: "before", 20: "ok", 29: "ok", 30: "after", 34: "after",
-                       35: "ok", 40: "after"}
+    assert outcome == {
+        0: "ok",
+        10: "before",
+        15: "before",
+        20: "ok",
+        29: "ok",
+        30: "after",
+        34: "after",
+        35: "ok",
+        40: "after",
+    }
     await virtual.aclose()
 
 

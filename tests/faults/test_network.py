@@ -35,8 +35,13 @@ async def make_proxy() -> AsyncIterator[Callable[..., Any]]:
     async def make(upstream: tuple[str, int], faults: str, seed: int = 1) -> tuple[Proxy, Events]:
         events: Events = []
         toxics = [Toxic(i, spec, seed, "pg") for i, spec in enumerate(specs(faults))]
-        proxy = Proxy("pg", upstream, toxics, ScaledClock(), lambda f, v, injected: events.append(
-            {"f": f, "value": v, "injected": injected}))
+        proxy = Proxy(
+            "pg",
+            upstream,
+            toxics,
+            ScaledClock(),
+            lambda f, v, injected: events.append({"f": f, "value": v, "injected": injected}),
+        )
         await proxy.start()
         made.append(proxy)
         return proxy, events
@@ -70,8 +75,9 @@ async def test_clean_proxy_forwards_queries(pg_dsn: str, make_proxy: Callable[..
 
 
 async def test_latency_delays_each_round_trip(pg_dsn: str, make_proxy: Callable[..., Any]) -> None:
-    proxy, events = await make_proxy(upstream_of(pg_dsn),
-                                     "- {kind: network, store: pg, toxic: latency, latency: 100ms, jitter: 10ms}")
+    proxy, events = await make_proxy(
+        upstream_of(pg_dsn), "- {kind: network, store: pg, toxic: latency, latency: 100ms, jitter: 10ms}"
+    )
     conn = await asyncpg.connect(via(pg_dsn, proxy))
     try:
         began = time.monotonic()
@@ -101,8 +107,9 @@ async def test_bandwidth_limits_a_large_reply(pg_dsn: str, make_proxy: Callable[
 async def test_down_refuse_resets_open_connections_and_refuses_new_ones(
     pg_dsn: str, make_proxy: Callable[..., Any]
 ) -> None:
-    proxy, events = await make_proxy(upstream_of(pg_dsn),
-                                     "- {kind: network, store: pg, toxic: down, active: {start: 1h}}")
+    proxy, events = await make_proxy(
+        upstream_of(pg_dsn), "- {kind: network, store: pg, toxic: down, active: {start: 1h}}"
+    )
     conn = await asyncpg.connect(via(pg_dsn, proxy))
     assert await conn.fetchval("SELECT 1") == 1
     proxy.set_active(0, True)
@@ -119,8 +126,9 @@ async def test_down_refuse_resets_open_connections_and_refuses_new_ones(
 
 
 async def test_down_drop_swallows_everything(pg_dsn: str, make_proxy: Callable[..., Any]) -> None:
-    proxy, events = await make_proxy(upstream_of(pg_dsn),
-                                     "- {kind: network, store: pg, toxic: down, mode: drop, active: {start: 1h}}")
+    proxy, events = await make_proxy(
+        upstream_of(pg_dsn), "- {kind: network, store: pg, toxic: down, mode: drop, active: {start: 1h}}"
+    )
     conn = await asyncpg.connect(via(pg_dsn, proxy))
     proxy.set_active(0, True)
     with pytest.raises(TimeoutError):
@@ -138,7 +146,8 @@ async def test_down_drop_swallows_everything(pg_dsn: str, make_proxy: Callable[.
 
 async def test_timeout_stops_forwarding_then_closes(pg_dsn: str, make_proxy: Callable[..., Any]) -> None:
     proxy, events = await make_proxy(
-        upstream_of(pg_dsn), "- {kind: network, store: pg, toxic: timeout, timeout: 300ms, active: {start: 1h}}")
+        upstream_of(pg_dsn), "- {kind: network, store: pg, toxic: timeout, timeout: 300ms, active: {start: 1h}}"
+    )
     conn = await asyncpg.connect(via(pg_dsn, proxy))
     proxy.set_active(0, True)
     with pytest.raises((ConnectionError, asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError)):
@@ -149,7 +158,8 @@ async def test_timeout_stops_forwarding_then_closes(pg_dsn: str, make_proxy: Cal
 
 async def test_limit_data_cuts_a_reply_mid_stream(pg_dsn: str, make_proxy: Callable[..., Any]) -> None:
     proxy, events = await make_proxy(
-        upstream_of(pg_dsn), "- {kind: network, store: pg, toxic: limit_data, bytes: 30000, direction: downstream}")
+        upstream_of(pg_dsn), "- {kind: network, store: pg, toxic: limit_data, bytes: 30000, direction: downstream}"
+    )
     conn = await asyncpg.connect(via(pg_dsn, proxy))
     with pytest.raises((ConnectionError, asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError)):
         await conn.fetchval("SELECT repeat('x', 100000)")
@@ -175,7 +185,8 @@ async def raw_get(port: int, path: str) -> bytes:
 async def test_limit_data_cuts_a_request_mid_stream(http_server: HttpServer, make_proxy: Callable[..., Any]) -> None:
     proxy, events = await make_proxy(
         ("127.0.0.1", http_server.port),
-        "- {kind: network, store: pg, toxic: limit_data, bytes: 5000, direction: upstream}")
+        "- {kind: network, store: pg, toxic: limit_data, bytes: 5000, direction: upstream}",
+    )
     body = b"y" * 200_000
     async with aiohttp.ClientSession() as session:
         with pytest.raises(aiohttp.ClientError):
@@ -193,8 +204,9 @@ async def test_limit_data_cuts_a_request_mid_stream(http_server: HttpServer, mak
 
 
 async def test_reset_peer_sends_a_tcp_reset(http_server: HttpServer, make_proxy: Callable[..., Any]) -> None:
-    proxy, events = await make_proxy(("127.0.0.1", http_server.port),
-                                     "- {kind: network, store: pg, toxic: reset_peer, timeout: 0s}")
+    proxy, events = await make_proxy(
+        ("127.0.0.1", http_server.port), "- {kind: network, store: pg, toxic: reset_peer, timeout: 0s}"
+    )
     reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
     writer.write(b"GET /bytes/10 HTTP/1.1\r\nHost: x\r\n\r\n")
     with pytest.raises(ConnectionResetError):
@@ -206,7 +218,8 @@ async def test_reset_peer_sends_a_tcp_reset(http_server: HttpServer, make_proxy:
 async def test_slicer_cuts_replies_into_small_writes(http_server: HttpServer, make_proxy: Callable[..., Any]) -> None:
     proxy, events = await make_proxy(
         ("127.0.0.1", http_server.port),
-        "- {kind: network, store: pg, toxic: slicer, average_size: 1000, size_variation: 200, delay: 0s}")
+        "- {kind: network, store: pg, toxic: slicer, average_size: 1000, size_variation: 200, delay: 0s}",
+    )
     reply = await raw_get(proxy.port, "/bytes/100000")
     assert reply.endswith(bytes(i % 251 for i in range(100000))), "sliced, not changed"
     assert proxy.writes["downstream"] >= 100000 // 1200
@@ -214,8 +227,10 @@ async def test_slicer_cuts_replies_into_small_writes(http_server: HttpServer, ma
 
 
 async def test_direction_upstream_only(http_server: HttpServer, make_proxy: Callable[..., Any]) -> None:
-    proxy, events = await make_proxy(("127.0.0.1", http_server.port),
-                                     "- {kind: network, store: pg, toxic: latency, latency: 1ms, direction: upstream}")
+    proxy, events = await make_proxy(
+        ("127.0.0.1", http_server.port),
+        "- {kind: network, store: pg, toxic: latency, latency: 1ms, direction: upstream}",
+    )
     await raw_get(proxy.port, "/bytes/10")
     assert [e["value"]["direction"] for e in events if "action" in e["value"]] == ["upstream"]
 
@@ -224,7 +239,9 @@ async def test_connections_are_chosen_from_the_seed(http_server: HttpServer, mak
     async def chosen(seed: int) -> list[int]:
         proxy, events = await make_proxy(
             ("127.0.0.1", http_server.port),
-            "- {kind: network, store: pg, toxic: latency, latency: 0s, probability: 0.5}", seed=seed)
+            "- {kind: network, store: pg, toxic: latency, latency: 0s, probability: 0.5}",
+            seed=seed,
+        )
         for _ in range(16):
             await raw_get(proxy.port, "/bytes/10")
         return [e["value"]["connection"] for e in events if e["value"].get("action") == "delayed"]

@@ -38,18 +38,21 @@ def experiment(
     seed: int = 5,
 ) -> str:
     """An experiment's YAML; ``faults`` is the YAML of the ``faults:`` list."""
-    return yaml.safe_dump({
-        "name": "faults-test",
-        "seed": seed,
-        "operations": ops,
-        "duration": "60s",
-        "concurrency": concurrency,
-        "stores": stores or {"db": {"adapter": "memory"}},
-        "system": system,
-        "workload": {"keys": 1, "mix": mix or {"read": 2, "write": 1, "cas": 1}},
-        "faults": yaml.safe_load(textwrap.dedent(faults)) or [],
-        "checks": [{"model": "cas-register"}],
-    }, sort_keys=False)
+    return yaml.safe_dump(
+        {
+            "name": "faults-test",
+            "seed": seed,
+            "operations": ops,
+            "duration": "60s",
+            "concurrency": concurrency,
+            "stores": stores or {"db": {"adapter": "memory"}},
+            "system": system,
+            "workload": {"keys": 1, "mix": mix or {"read": 2, "write": 1, "cas": 1}},
+            "faults": yaml.safe_load(textwrap.dedent(faults)) or [],
+            "checks": [{"model": "cas-register"}],
+        },
+        sort_keys=False,
+    )
 
 
 async def run(text: str, out: Path, **kwargs: Any) -> Any:
@@ -73,8 +76,9 @@ async def test_error_before_is_fail_and_error_after_is_info_with_the_write_done(
     value after error-after (it was written) and the second after error-before (it was not)."""
     for kind, status, kept in (("error-before", "fail", 1), ("error-after", "info", 2)):
         name, store = kept_store()
-        text = experiment(f"- {{kind: {kind}, store: db, op: put, nth: 3}}", ops=3, concurrency=1,
-                          mix={"write": 1}, stores=store)
+        text = experiment(
+            f"- {{kind: {kind}, store: db, op: put, nth: 3}}", ops=3, concurrency=1, mix={"write": 1}, stores=store
+        )
         try:
             _, result = await run(text, tmp_path / kind)
             ops = pair(read_events(result.run_dir / "history.jsonl"))
@@ -128,8 +132,10 @@ async def test_every_injected_fault_is_a_nemesis_event_and_counted(tmp_path: Pat
     assert_history_invariants(result.run_dir / "history.jsonl")
     fault_events = [e for e in events if e["process"] == "nemesis"]
     assert {e["f"] for e in fault_events} == {"error-after", "error-before", "latency"}
-    assert all(e["type"] == "info" and {"fault", "store", "op", "key", "actor", "when"} <= e["value"].keys()
-               for e in fault_events)
+    assert all(
+        e["type"] == "info" and {"fault", "store", "op", "key", "actor", "when"} <= e["value"].keys()
+        for e in fault_events
+    )
     assert result.stats.faults == len(fault_events)
     ops = pair(events)
     info = [op for op in ops if op.status == "info"]
@@ -138,8 +144,11 @@ async def test_every_injected_fault_is_a_nemesis_event_and_counted(tmp_path: Pat
 
 
 def fault_trace(path: Path) -> list[tuple[Any, ...]]:
-    return [(e["f"], e["value"]["fault"], e["value"]["op"], e["value"]["actor"], e["index"])
-            for e in read_events(path) if e["process"] == "nemesis"]
+    return [
+        (e["f"], e["value"]["fault"], e["value"]["op"], e["value"]["actor"], e["index"])
+        for e in read_events(path)
+        if e["process"] == "nemesis"
+    ]
 
 
 async def test_same_seed_same_faults_at_the_same_calls(tmp_path: Path) -> None:
@@ -165,8 +174,10 @@ async def test_virtual_time_makes_latency_faults_reproducible(tmp_path: Path) ->
     """
 
     def trace(result: Any) -> list[tuple[Any, ...]]:
-        return [(e["process"], e["type"], e["f"], json.dumps(e.get("value")))
-                for e in read_events(result.run_dir / "history.jsonl")]
+        return [
+            (e["process"], e["type"], e["f"], json.dumps(e.get("value")))
+            for e in read_events(result.run_dir / "history.jsonl")
+        ]
 
     text = experiment(faults, ops=300).replace("faults:", "clock: virtual\nfaults:")
     _, first = await run(text, tmp_path / "a")
@@ -180,15 +191,24 @@ async def test_no_faults_no_wrapping_and_untargeted_stores_stay_bare(tmp_path: P
     await run(experiment("[]", system="tests.faults.broken:Recorder", ops=10), tmp_path / "none")
     assert Recorder.seen and all(type(s) is MemoryStore for s in Recorder.seen)
     Recorder.seen.clear()
-    text = experiment("- {kind: error-before, store: other}", ops=10,
-                      system={"name": "tests.faults.broken:Recorder", "stores": {"store": "db"}},
-                      stores={"db": {"adapter": "memory"}, "other": {"adapter": "memory"}})
+    text = experiment(
+        "- {kind: error-before, store: other}",
+        ops=10,
+        system={"name": "tests.faults.broken:Recorder", "stores": {"store": "db"}},
+        stores={"db": {"adapter": "memory"}, "other": {"adapter": "memory"}},
+    )
     runner, _ = await run(text, tmp_path / "other")
     assert runner.faults is not None
     assert Recorder.seen and all(type(s) is MemoryStore for s in Recorder.seen)
     Recorder.seen.clear()
-    await run(experiment("- {kind: error-before, store: db, op: put, probability: 0}\n",
-                         system="tests.faults.broken:Recorder", ops=10), tmp_path / "zero")
+    await run(
+        experiment(
+            "- {kind: error-before, store: db, op: put, probability: 0}\n",
+            system="tests.faults.broken:Recorder",
+            ops=10,
+        ),
+        tmp_path / "zero",
+    )
     assert Recorder.seen and all(isinstance(s, FaultyStore) for s in Recorder.seen)
     assert all(s.get == s.store.get for s in Recorder.seen), "get is not targeted: the adapter's own method"
 
@@ -206,8 +226,13 @@ def test_lossy_store_experiment_is_found_invalid_through_the_cli(tmp_path: Path)
     """The same experiment on a store that loses acknowledged writes: ``chaos run`` finds the
     violation, which is what that experiment expects (exit code 0)."""
     path = ROOT / "experiments" / "register-faults-lossy.yaml"
-    done = subprocess.run([sys.executable, "-m", "chaos", "run", str(path), "--out", str(tmp_path / "r")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "chaos", "run", str(path), "--out", str(tmp_path / "r")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     results = json.loads((tmp_path / "r" / "results.json").read_bytes())
     assert results["verdict"] == "invalid"

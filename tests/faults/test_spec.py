@@ -66,7 +66,8 @@ def test_every_bad_declaration_is_listed_with_its_path_and_line() -> None:
 
 def test_a_target_naming_no_store() -> None:
     assert problems("  - {kind: error-after, store: nope}\n") == [
-        ("faults.0.store", 9, "no store named 'nope' in stores")]
+        ("faults.0.store", 9, "no store named 'nope' in stores")
+    ]
 
 
 def test_a_network_fault_needs_a_store_with_a_server_address() -> None:
@@ -84,10 +85,14 @@ def test_virtual_time_needs_in_memory_stores() -> None:
 def test_kind_specific_rules() -> None:
     assert "choose one of" in problems("  - {kind: error-before, every: 2, nth: 3}\n")[0][2]
     assert "needs actor" in problems("  - {kind: pause, active: {start: 1h, end: 2h}}\n")[0][2]
-    assert "only for a pause with a duration" in problems(
-        "  - {kind: pause, actor: server-1, store: db, active: {start: 1h}}\n")[0][2]
-    assert "size_variation" in problems(
-        "  - {kind: network, store: pg, toxic: slicer, average_size: 10, size_variation: 10}\n")[0][2]
+    assert (
+        "only for a pause with a duration"
+        in problems("  - {kind: pause, actor: server-1, store: db, active: {start: 1h}}\n")[0][2]
+    )
+    assert (
+        "size_variation"
+        in problems("  - {kind: network, store: pg, toxic: slicer, average_size: 10, size_variation: 10}\n")[0][2]
+    )
     assert "both on and off" in problems("  - {kind: latency, delay: 1ms, active: {on: 5s}}\n")[0][2]
     backwards = "  - {kind: latency, delay: 1ms, active: {start: 5s, end: 1s}}\n"
     assert "end must be after start" in problems(backwards)[0][2]

@@ -14,9 +14,12 @@ from chaos.stats import Stats
 from .conftest import ROOT, run_text
 
 # 200 operations at 400/s: half a second, several progress ticks (the runner ticks every 0.1 s)
-PACED = (ROOT / "experiments" / "register-memory.yaml").read_text().replace(
-    "operations: 2000", "operations: 200"
-).replace("mix: {read: 2, write: 1, cas: 1}", "mix: {read: 2, write: 1, cas: 1}\n  rate: 400")
+PACED = (
+    (ROOT / "experiments" / "register-memory.yaml")
+    .read_text()
+    .replace("operations: 2000", "operations: 200")
+    .replace("mix: {read: 2, write: 1, cas: 1}", "mix: {read: 2, write: 1, cas: 1}\n  rate: 400")
+)
 
 
 def test_plain_lines_when_not_a_terminal(tmp_path: Path) -> None:

@@ -63,8 +63,10 @@ def explain(result: CheckResult, operations: list[Operation]) -> list[str]:
     lines = [f"read #{read.id} of {read.key} returned metadata {metadata} with {shown}"]
     source = by_metadata.get(metadata)
     if image is None:
-        lines.append("no write leaves a record without its image: the blob the record points to was gone "
-                     "when the read fetched it (deleted, or never written)")
+        lines.append(
+            "no write leaves a record without its image: the blob the record points to was gone "
+            "when the read fetched it (deleted, or never written)"
+        )
         if source is not None:
             lines.append(f"metadata {metadata} is from {_write(source, read)}")
         return lines
@@ -76,8 +78,14 @@ def explain(result: CheckResult, operations: list[Operation]) -> list[str]:
         return lines
     if source is not None:
         lines.append(f"that pair is from {_write(source, read)}")
-        newer = [op for op in writes if op.status == "ok" and op.ret is not None and op.ret < read.call
-                 and op.call > (source.ret if source.ret is not None else source.call)]
+        newer = [
+            op
+            for op in writes
+            if op.status == "ok"
+            and op.ret is not None
+            and op.ret < read.call
+            and op.call > (source.ret if source.ret is not None else source.call)
+        ]
         if newer:
             lines.append(f"a stale read: {_write(newer[-1], read)} replaced it")
     return lines

@@ -58,8 +58,14 @@ DESIGNS: dict[str, type] = {  # the order and names of DESIGN_NAMES
 
 TEMPLATES: dict[str, Any] = {
     "read": {"method": "GET", "path": "/profiles/{raw_key}", "result": "json", "fail": [409], "unknown": ["5xx"]},
-    "write": {"method": "PUT", "path": "/profiles/{raw_key}", "json": "{value}", "result": "none", "fail": [409],
-              "unknown": ["5xx"]},
+    "write": {
+        "method": "PUT",
+        "path": "/profiles/{raw_key}",
+        "json": "{value}",
+        "result": "none",
+        "fail": [409],
+        "unknown": ["5xx"],
+    },
 }
 """The http adapter's templates for this service's API."""
 
