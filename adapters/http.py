@@ -154,18 +154,18 @@ class Template(BaseModel):
     path: str = "/"
     query: dict[str, str] = Field(default_factory=dict)
     headers: Headers = Field(default_factory=dict)
-    json_body: Any = Field(None, alias="json")
+    json_body: Any = Field(default=None, alias="json")
     body: str | None = None
-    ok: StatusList = Field(default_factory=lambda: ["2xx"])
+    ok: StatusList = Field(default_factory=lambda: list[int | str](["2xx"]))
     missing: StatusList = Field(default_factory=list)
     mismatch: StatusList = Field(default_factory=list)
     unknown: StatusList = Field(default_factory=list)
-    fail: StatusList = Field(default_factory=lambda: ["4xx"])
+    fail: StatusList = Field(default_factory=lambda: list[int | str](["4xx"]))
     result: str = "body"
     idempotent: bool | None = None
     """Whether repeating the request is harmless (default: GET and HEAD are); only such
     requests are retried after an unknown outcome."""
-    timeout: Duration | None = Field(None, gt=0)
+    timeout: Duration | None = Field(default=None, gt=0)
 
     @field_validator("method")
     @classmethod
@@ -213,7 +213,7 @@ class HttpSettings(CommonSettings):
     base_url: str
     headers: Headers = Field(default_factory=dict)
     """Sent with every request; values may be secrets and never appear in a message."""
-    timeout: Duration = Field(10.0, gt=0)
+    timeout: Duration = Field(default=10.0, gt=0)
     """Seconds a request may take, answer included (per-operation ``timeout`` overrides)."""
     operations: dict[str, Template] = Field(default_factory=dict)
     health: Template | None = None
@@ -223,7 +223,7 @@ class HttpSettings(CommonSettings):
     """Prepended to every key; default ``<namespace>/``."""
     value_encoding: Literal["utf-8", "base64"] = "utf-8"
     """How byte values are written into text and JSON (raw bodies carry the bytes as they are)."""
-    pool_size: Integer | None = Field(None, ge=1, le=10_000)
+    pool_size: Integer | None = Field(default=None, ge=1, le=10_000)
 
     @field_validator("base_url")
     @classmethod
@@ -296,7 +296,7 @@ class HttpStore(Retrying):
             timeout=aiohttp.ClientTimeout(total=self.settings.timeout, sock_connect=timeout),
         )
         # aiohttp resends PUT/DELETE once on a failed reused connection; see the module docstring.
-        session._retry_connection = False  # type: ignore[attr-defined]
+        session._retry_connection = False
         self._session = session
         await open_within(
             self._check_service(), timeout=timeout, where=self._where(), kind=self.kind, abandon=self._abandon

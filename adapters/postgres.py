@@ -103,13 +103,13 @@ class PostgresSettings(CommonSettings):
     """The ``settings:`` of a postgres store."""
 
     dsn: str
-    table: str | None = Field(None, min_length=1, max_length=63)
-    pool_size: Integer | None = Field(None, ge=1, le=1000)
-    min_size: Integer | None = Field(None, ge=0, le=1000)
-    max_size: Integer | None = Field(None, ge=1, le=1000)
+    table: str | None = Field(default=None, min_length=1, max_length=63)
+    pool_size: Integer | None = Field(default=None, ge=1, le=1000)
+    min_size: Integer | None = Field(default=None, ge=0, le=1000)
+    max_size: Integer | None = Field(default=None, ge=1, le=1000)
     isolation: Literal["read_committed", "repeatable_read", "serializable"] | None = None
-    statement_timeout: Duration | None = Field(None, gt=0)
-    command_timeout: Duration | None = Field(None, gt=0)
+    statement_timeout: Duration | None = Field(default=None, gt=0)
+    command_timeout: Duration | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _sizes(self) -> PostgresSettings:

@@ -148,9 +148,9 @@ class RedisSettings(CommonSettings):
     """The ``settings:`` of a redis store."""
 
     url: str
-    prefix: str | None = Field(None, min_length=1)
-    pool_size: Integer | None = Field(None, ge=1, le=1000)
-    command_timeout: Duration | None = Field(None, gt=0)
+    prefix: str | None = Field(default=None, min_length=1)
+    pool_size: Integer | None = Field(default=None, ge=1, le=1000)
+    command_timeout: Duration | None = Field(default=None, gt=0)
 
 
 def url_address(url: str) -> str:

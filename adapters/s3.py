@@ -101,13 +101,13 @@ class S3Settings(CommonSettings):
     endpoint_url: str | None = None
     region: str | None = None
     """Default: the standard AWS configuration (``AWS_DEFAULT_REGION``, profile), else us-east-1."""
-    prefix: str | None = Field(None, min_length=1)
+    prefix: str | None = Field(default=None, min_length=1)
     aws_access_key_id: str | None = None
     aws_secret_access_key: str | None = None
     aws_session_token: str | None = None
     create_bucket: bool = False
-    pool_size: Integer | None = Field(None, ge=1, le=1000)
-    read_timeout: Duration = Field(30.0, gt=0)
+    pool_size: Integer | None = Field(default=None, ge=1, le=1000)
+    read_timeout: Duration = Field(default=30.0, gt=0)
     conditional_writes: Literal["auto"] | bool = "auto"
 
     @field_validator("conditional_writes", mode="before")
@@ -118,7 +118,7 @@ class S3Settings(CommonSettings):
             raise ValueError("expected auto, true or false")
         return value
 
-    cas_rounds: Integer = Field(8, ge=1, le=1000)
+    cas_rounds: Integer = Field(default=8, ge=1, le=1000)
     addressing_style: Literal["path", "virtual", "auto"] | None = None
 
 

@@ -24,11 +24,11 @@ class RetryPolicy(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    attempts: Integer = Field(3, ge=1, le=100)
+    attempts: Integer = Field(default=3, ge=1, le=100)
     """Total tries, the first included."""
     backoff: Duration = 0.05
     """Wait before the first retry; each later wait is ``multiplier`` times longer."""
-    multiplier: Number = Field(2.0, ge=1.0)
+    multiplier: Number = Field(default=2.0, ge=1.0)
     max_backoff: Duration = 1.0
     """No wait is longer than this."""
     jitter: bool = True
@@ -48,7 +48,7 @@ class CommonSettings(BaseModel):
     """Leave the run's data (table, objects) in place at close, for inspection."""
     reuse: bool = False
     """Open even if the run's namespace already holds data (otherwise ``NamespaceNotEmpty``)."""
-    connect_timeout: Number = Field(10.0, gt=0)
+    connect_timeout: Number = Field(default=10.0, gt=0)
     """Seconds ``open()`` may take before it fails with ``ConnectError``. A plain number,
     because the runner reads it too."""
     retry: RetryPolicy | None = None

@@ -92,7 +92,7 @@ def __getattr__(name: str) -> Any:
     from pydantic import BeforeValidator
 
     kind, parse = _TYPES[name]
-    value: Any = Annotated[kind, BeforeValidator(parse)]  # type: ignore[valid-type]
+    value: Any = Annotated[kind, BeforeValidator(parse)]
     globals()[name] = value
     return value
 

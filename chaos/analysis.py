@@ -8,13 +8,12 @@ that found nothing is ``valid`` only when it covered its whole bounded space.
 
 from __future__ import annotations
 
-from .checker import CheckResult, check
+from .checker import CheckResult
 from .checker.result import Verdict
-from .elle.run import run_check as run_transactional
-from .elle.spec import BankCheckSpec, ElleCheckSpec
+from .checks import AnySpec, check_name, run_spec
 from .errors import ExitCode, verdict_exit_code
 from .execution import Execution
-from .experiment import CheckSpec, LoadedExperiment
+from .experiment import LoadedExperiment
 from .health import warnings
 from .history import Operation, load_operations
 from .result import Check, Result, merge_verdicts
@@ -26,24 +25,14 @@ STRICT = "--strict"
 violation whatever the warnings say: strict only withholds ``valid``."""
 
 
-def run_check(operations: list[Operation], spec: CheckSpec | ElleCheckSpec | BankCheckSpec) -> Check:
-    """One check of the history: linearizability against a model, or a transactional check
-    (:mod:`chaos.elle`). A signal while it searches is an answer, not a crash: the verdict is
-    ``unknown (interrupted)``, and the run goes on to write what it has."""
+def run_check(operations: list[Operation], spec: AnySpec) -> Check:
+    """One check of the history (:func:`chaos.checks.run_spec`). A signal while it searches
+    is an answer, not a crash: the verdict is ``unknown (interrupted)``, and the run goes on
+    to write what it has."""
     try:
-        if isinstance(spec, CheckSpec):
-            init = {"init": spec.init} if "init" in spec.model_fields_set else {}
-            return check(operations, spec.model, time_limit=spec.time_limit, memory_limit=spec.memory_limit, **init)
-        return run_transactional(spec, operations)
+        return run_spec(operations, spec)
     except KeyboardInterrupt:
         return CheckResult(verdict="unknown", model=check_name(spec), reason=INTERRUPTED, operations=len(operations))
-
-
-def check_name(spec: CheckSpec | ElleCheckSpec | BankCheckSpec) -> str:
-    """How a check is named before it has run (an interrupted one, say)."""
-    if isinstance(spec, CheckSpec):
-        return spec.model
-    return f"elle {spec.consistency}" if isinstance(spec, ElleCheckSpec) else "bank"
 
 
 def interrupted(execution: Execution, loaded: LoadedExperiment) -> Result:

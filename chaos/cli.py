@@ -49,7 +49,7 @@ def _error(message: str) -> None:
 class _Chaos(click.Group):
     """The command group, with the project's exit codes instead of click's."""
 
-    def main(  # type: ignore[override]
+    def main(
         self,
         args: Any = None,
         prog_name: str | None = None,
@@ -116,7 +116,7 @@ class _Path(click.Path):
         return super().convert(value, param, ctx)
 
 
-class _Seconds(click.ParamType):
+class _Seconds(click.ParamType[float]):
     """A positive, finite number of seconds."""
 
     name = "seconds"

@@ -261,15 +261,15 @@ class DaskBackend(Backend):
             ) from None
         self.worker_lost = (KilledWorker,)
         try:
-            self.client = Client(address, timeout=timeout, set_as_default=False)
+            self.client = Client(address, timeout=timeout, set_as_default=False)  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError) as exc:
             raise Unreachable(f"--cluster {address}: no Dask scheduler answered: {exc}") from None
         except ValueError as exc:  # a malformed address
             raise BadInput(f"--cluster {address}: {exc}") from None
-        threads = sum(self.client.nthreads().values())
+        threads = sum(self.client.nthreads().values())  # type: ignore[no-untyped-call]
         self.jobs = max(1, threads)
         self.description = f"Dask at {address} ({threads} worker thread{'s' if threads != 1 else ''})"
-        self._executor = self.client.get_executor(pure=False)
+        self._executor: cf.Executor = self.client.get_executor(pure=False)  # type: ignore[no-untyped-call]
 
     @property
     def executor(self) -> cf.Executor:
@@ -287,7 +287,7 @@ class DaskBackend(Backend):
         with contextlib.suppress(Exception):
             self._executor.shutdown(wait=False)
         with contextlib.suppress(Exception):
-            self.client.close(timeout=5)
+            self.client.close(timeout=5)  # type: ignore[no-untyped-call]
 
 
 def open_backend(workers: Workers) -> Backend:

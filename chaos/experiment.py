@@ -57,7 +57,7 @@ class SystemSpec(Strict):
     """The system under test: a built-in name or ``module:attr`` of the user's own code."""
 
     name: str
-    servers: Integer | None = Field(None, ge=1, le=100_000)
+    servers: Integer | None = Field(default=None, ge=1, le=100_000)
     """How many instances ("servers") run the same code, each taking one request at a time;
     workers are spread over them. One per worker when omitted."""
     stores: dict[str, str] = Field(default_factory=dict)
@@ -74,13 +74,13 @@ class SystemSpec(Strict):
 class WorkloadSpec(Strict):
     """What the workers ask for."""
 
-    keys: int | list[str] = Field(1)
+    keys: int | list[str] = Field(default=1)
     """A number of keys (named ``k0``, ``k1``...) or the key names (at most :data:`MAX_KEYS`)."""
     mix: dict[str, Annotated[Number, Field(allow_inf_nan=False)]] = Field(
         default_factory=lambda: {"read": 1.0, "write": 1.0}
     )
     """Operation name -> relative weight (finite: a NaN weight would reach ``random.choices``)."""
-    rate: Number | None = Field(None, gt=0, allow_inf_nan=False)
+    rate: Number | None = Field(default=None, gt=0, allow_inf_nan=False)
     """Operations per second over all workers; unbounded when omitted."""
     operation_timeout: Duration | None = None
     """An operation running longer is abandoned and recorded as ``info``."""
@@ -125,9 +125,9 @@ class CheckSpec(Strict):
 
     type: Literal["linearizability"] = "linearizability"
     model: str
-    time_limit: Duration | None = Field(None, gt=0)
+    time_limit: Duration | None = Field(default=None, gt=0)
     """Seconds before the verdict is unknown (default 10 minutes)."""
-    memory_limit: Size | None = Field(None, gt=0)
+    memory_limit: Size | None = Field(default=None, gt=0)
     """Memory the check may use (default half the RAM, at most 8 GiB)."""
     init: Any = None
     """The model's initial state, when it is not the model's own: ``0`` for a register that
@@ -155,30 +155,30 @@ class ExploreSpec(Strict):
     instead of running workers against real time (see :mod:`chaos.exploration`)."""
 
     strategy: Literal["exhaustive", "random", "pct"] = "exhaustive"
-    max_operations: Integer = Field(3, ge=1, le=12)
+    max_operations: Integer = Field(default=3, ge=1, le=12)
     """Operations per execution (exhaustive: every count from 1 up to this)."""
     operations: list[str] | None = None
     """Operation names to explore; the workload mix's when omitted."""
-    crashes: Integer = Field(1, ge=0, le=8)
+    crashes: Integer = Field(default=1, ge=0, le=8)
     """Crashes one execution may contain (each before or after a store call)."""
     pauses: list[Duration] = Field(default_factory=list)
     """Durations a server may pause for, at any store call."""
-    max_pauses: Integer = Field(1, ge=0, le=8)
+    max_pauses: Integer = Field(default=1, ge=0, le=8)
     idle: list[Duration] = Field(default_factory=list)
     """Think times a server may wait before a request."""
-    max_idle: Integer = Field(2, ge=0, le=8)
-    executions: Integer = Field(200_000, ge=1)
+    max_idle: Integer = Field(default=2, ge=0, le=8)
+    executions: Integer = Field(default=200_000, ge=1)
     """Budget of executions (random and pct stop at the first violation or here)."""
-    max_steps: Integer = Field(400, ge=10)
+    max_steps: Integer = Field(default=400, ge=10)
     """Steps one execution may take; an execution cut short leaves the exploration unknown."""
-    actor_steps: Integer = Field(8, ge=0, le=1000)
+    actor_steps: Integer = Field(default=8, ge=0, le=1000)
     """Steps (store calls, clock reads) a background actor may take without sleeping on the
     clock before it is parked for the rest of the execution: an actor looping on store calls
     interleaves with the servers, and executions still end."""
-    time_limit: Duration = Field(120.0, gt=0)
-    depth: Integer = Field(3, ge=0, le=20)
+    time_limit: Duration = Field(default=120.0, gt=0)
+    depth: Integer = Field(default=3, ge=0, le=20)
     """PCT: number of priority change points."""
-    fault_rate: Number = Field(0.1, ge=0, le=1)
+    fault_rate: Number = Field(default=0.1, ge=0, le=1)
     """random / pct: chance that a step where a fault is possible gets one."""
     shrink: bool = True
 
@@ -191,15 +191,15 @@ class Experiment(Strict):
     description: str = ""
     seed: Integer | None = None
     """Seeds every random choice; printed and stored, chosen at random when omitted."""
-    duration: Duration | None = Field(None, gt=0)
-    operations: Integer | None = Field(None, ge=1, le=100_000_000)
+    duration: Duration | None = Field(default=None, gt=0)
+    operations: Integer | None = Field(default=None, ge=1, le=100_000_000)
     """Operations to run (at most 100 million: each keeps a latency for the statistics; a
     longer run is a ``duration``)."""
-    concurrency: Integer = Field(4, ge=1, le=100_000)
+    concurrency: Integer = Field(default=4, ge=1, le=100_000)
     """Number of async workers (clients), each with at most one operation outstanding."""
-    time_scale: Number = Field(1.0, ge=MIN_TIME_SCALE, le=MAX_TIME_SCALE, allow_inf_nan=False)
+    time_scale: Number = Field(default=1.0, ge=MIN_TIME_SCALE, le=MAX_TIME_SCALE, allow_inf_nan=False)
     """System seconds per wall second for the framework's clock (3600 = an hour a second)."""
-    memory_limit: Size | None = Field(None, gt=0)
+    memory_limit: Size | None = Field(default=None, gt=0)
     """Memory the run's process may use (its resident set); reaching it stops the run, whose
     outcome is then unknown. Default: half the machine's RAM, at most 8 GiB."""
     clock: Literal["scaled", "virtual"] = "scaled"
@@ -250,6 +250,16 @@ class Experiment(Strict):
                     f"mode: explore drives in-memory stores only; stores {', '.join(memory_only)} are not memory",
                 )
             )
+        if self.mode == "explore":
+            for i, check in enumerate(self.checks):
+                if not isinstance(check, CheckSpec):
+                    found.append(
+                        (
+                            ("checks", i, "type"),
+                            f"mode: explore checks linearizability only; a {check.type} check judges "
+                            "transactions, which the exploration's scheduler does not drive: use mode: run",
+                        )
+                    )
         if self.clock == "virtual" and memory_only:
             found.append((("clock",), f"clock: virtual time needs in-memory stores ({', '.join(memory_only)} is not)"))
         if not self.stores:
@@ -337,7 +347,11 @@ _ENV = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))
 
 
 def _interpolate(
-    value: Any, path: tuple[Any, ...], secrets: Secrets, problems: list[tuple], named: frozenset[str] = frozenset()
+    value: Any,
+    path: tuple[Any, ...],
+    secrets: Secrets,
+    problems: list[tuple[Any, ...]],
+    named: frozenset[str] = frozenset(),
 ) -> Any:
     """Replace ``${VAR}`` / ``${VAR:-default}`` in every string; unset variables are problems.
     The values of variables named like secrets, or listed in ``named``, become secrets."""
@@ -405,7 +419,7 @@ def loads(text: str, source: str = "<string>") -> LoadedExperiment:
         raise ExperimentError(source, [Problem("", 1, "an experiment is a YAML mapping (name:, stores:, ...)")])
 
     secrets = Secrets()
-    env_problems: list[tuple] = []
+    env_problems: list[tuple[Any, ...]] = []
     listed = data.get("secrets")
     named = frozenset(n for n in listed if isinstance(n, str)) if isinstance(listed, list) else frozenset()
     for name in named:  # listed secrets are masked even where the file does not use them

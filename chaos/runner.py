@@ -280,7 +280,7 @@ class Runner:
     async def _open_store(self, name: str, spec: Any, overrides: dict[str, dict[str, Any]]) -> Store:
         """One store, created and opened within its ``connect_timeout``."""
         try:
-            store = create(
+            store: Store = create(
                 spec.adapter,
                 overrides.get(name, spec.settings),
                 self.namespace,

@@ -38,7 +38,7 @@ import importlib
 import re
 import sysconfig
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,7 +97,7 @@ def construct(system: type, env: Env) -> Any:
 class Env:
     """What one server of a system is given: its stores by role, the clock, its options."""
 
-    stores: dict[str, Store]
+    stores: Mapping[str, Store]
     clock: Clock
     options: dict[str, Any] = field(default_factory=dict)
     server: int = 0

@@ -34,7 +34,7 @@ class ElleCheckSpec(BaseModel):
     consistency: str = "serializable"
     """``serializable`` (default), ``snapshot-isolation``, ``repeatable-read``,
     ``read-committed`` or ``read-uncommitted``."""
-    time_limit: Duration | None = Field(None, gt=0)
+    time_limit: Duration | None = Field(default=None, gt=0)
     """Seconds the witness-cycle search may take (whether each level holds is decided anyway)."""
     workload: Literal["list-append"] = "list-append"
 

@@ -21,7 +21,7 @@ real-time order exact and makes hours show as hours in reports.
 from __future__ import annotations
 
 import types
-from collections.abc import Callable, Coroutine, Hashable, Iterator
+from collections.abc import Callable, Coroutine, Generator, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -64,7 +64,7 @@ class PopDeadline:
 
 
 @types.coroutine
-def _request(request: object) -> Iterator[object]:
+def _request(request: object) -> Generator[object, Any, Any]:
     """Hand ``request`` to the driver and return what it sends back."""
     return (yield request)
 
@@ -109,7 +109,8 @@ class DriverClock:
     """The clock systems see under the driver: every read and sleep is a scheduling point."""
 
     async def now(self) -> float:
-        return await _request(ClockRead())  # type: ignore[return-value]
+        now: float = await _request(ClockRead())
+        return now
 
     async def sleep(self, seconds: float) -> None:
         await _request(Sleep(max(0.0, seconds)))
@@ -592,7 +593,8 @@ class Driver:
             self.pauses_left -= 1
             actor.paused = True
             actor.state, actor.wake = SLEEPING, self.now + option.pause
-            what = _describe_call(request.call)  # type: ignore[union-attr]
+            assert isinstance(request, StepRequest)  # a pause is offered before a call only
+            what = _describe_call(request.call)
             story = f"pauses {_hours(option.pause)} before {what}"
             self.steps.append(Step(len(self.steps) + 1, self.now, actor.name, story, "pause"))
             self._record(
@@ -609,7 +611,8 @@ class Driver:
             self.steps.append(Step(len(self.steps) + 1, self.now, actor.name, request))
             self._resume(actor, self.now)
             return
-        call = request.call  # type: ignore[union-attr]
+        assert isinstance(request, StepRequest)  # a ready actor waits on a clock read or a call
+        call = request.call
         directive = option.fault
         if directive is not None:
             self.crashes_left -= 1

@@ -20,15 +20,18 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..checker import CheckResult, check
+from ..checks import first_failing
 from ..experiment import Experiment
 from ..history import pair
 from ..stats import Stats
 from ..system import SystemCodeError, bind_roles, request_hook, resolve
 from .driver import Budget, Driver, Interleaving, Plan, PlannedOp
 from .strategies import PCT, Decision, DepthFirst, RandomWalk, Recording, Replay
+
+if TYPE_CHECKING:
+    from ..result import Check
 
 
 @dataclass
@@ -37,7 +40,7 @@ class Found:
 
     execution: Interleaving
     decisions: list[Decision]
-    result: CheckResult
+    result: Check
 
 
 @dataclass
@@ -108,7 +111,10 @@ class Exploration:
         }
 
 
-SearchLevel = Callable[[Exploration, int, list[Plan], float, Callable | None], bool]
+Progress = Callable[[Exploration], None]
+"""Called with the exploration's report as it goes (the progress bar)."""
+
+SearchLevel = Callable[[Exploration, int, list[Plan], float, Progress | None], bool]
 """Searches one level of an exhaustive exploration: ``(report, index of the level's first plan,
 plans, deadline, progress) -> decided``."""
 
@@ -125,7 +131,7 @@ class Explorer:
         self.store_names = list(experiment.stores)
         self.options = dict(experiment.system.options)
         self.servers = experiment.system.servers or 1
-        self.model = experiment.checks[0].model
+        self.checks = experiment.checks
         self.request = request_hook(self.system)
         mix = experiment.workload.mix
         self.kinds = self.spec.operations or [f for f, w in mix.items() if w > 0]
@@ -165,8 +171,9 @@ class Explorer:
             self.unexpected[name] = self.unexpected.get(name, 0) + count
         return execution
 
-    def judge(self, execution: Interleaving) -> CheckResult:
-        return check(pair(execution.events), self.model)
+    def judge(self, execution: Interleaving) -> Check:
+        """Every check of the experiment on one execution's history, as the run would check it."""
+        return first_failing(pair(execution.events), self.checks)
 
     def replay(self, plan: Plan, decisions: list[Decision]) -> tuple[Interleaving, list[Decision]]:
         chooser = Replay(decisions)
@@ -324,7 +331,7 @@ class Explorer:
         self,
         report: Exploration,
         deadline: float,
-        progress: Callable | None,
+        progress: Progress | None,
         up_to: int | None,
         search_level: SearchLevel,
     ) -> None:
@@ -337,7 +344,7 @@ class Explorer:
         report.exhausted = up_to is None or up_to >= self.spec.max_operations
 
     def search_level(
-        self, report: Exploration, first: int, plans: list[Plan], deadline: float, progress: Callable | None
+        self, report: Exploration, first: int, plans: list[Plan], deadline: float, progress: Progress | None
     ) -> bool:
         """Search ``plans`` (one level, the first of them plan number ``first``) in order, in
         this process; True once the exploration is decided: a violation, a bug, a limit."""
@@ -354,7 +361,7 @@ class Explorer:
                 progress(report)
         return False
 
-    def _sample(self, report: Exploration, deadline: float, progress: Callable | None) -> None:
+    def _sample(self, report: Exploration, deadline: float, progress: Progress | None) -> None:
         seen: set[Any] = set()
         while not self._stop(report, deadline):
             rng = random.Random(f"{self.seed}/execution/{report.executions}")

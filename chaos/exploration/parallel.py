@@ -36,7 +36,7 @@ from ..executors import Backend, Fanout, Workers, open_backend, stop_requested
 from ..experiment import Experiment
 from ..stats import Stats
 from .driver import Interleaving, Plan
-from .explorer import Exploration, Explorer, Found
+from .explorer import Exploration, Explorer, Found, Progress
 from .strategies import Decision, DepthFirst
 
 GROWTH = 4
@@ -70,7 +70,7 @@ class PlanOutcome:
     states: int = 0
     truncated: int = 0
     outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
-    latencies: dict[str, array] = field(default_factory=dict)
+    latencies: dict[str, array[int]] = field(default_factory=dict)
     unexpected: dict[str, int] = field(default_factory=dict)
     found: list[int] | None = None
     """The choices of the execution that violated the model."""
@@ -170,7 +170,7 @@ class LevelSearch:
         return seconds * GROWTH * plans / max(1, count) >= self.workers.worth
 
     def __call__(
-        self, report: Exploration, first: int, plans: list[Plan], deadline: float, progress: Callable | None
+        self, report: Exploration, first: int, plans: list[Plan], deadline: float, progress: Progress | None
     ) -> bool:
         started = time.perf_counter()
         if self._worth_it(len(plans)):
@@ -181,7 +181,7 @@ class LevelSearch:
         return decided
 
     def _fan_out(
-        self, report: Exploration, first: int, plans: list[Plan], deadline: float, progress: Callable | None
+        self, report: Exploration, first: int, plans: list[Plan], deadline: float, progress: Progress | None
     ) -> bool:
         if self.backend is None:
             self.backend = open_backend(self.workers)
@@ -206,7 +206,7 @@ class LevelSearch:
                 if not outcome.clean and (decided is None or outcome.index < decided):
                     decided = outcome.index
             if decided is not None:
-                fan.cancel(lambda task, limit=decided: task.first > limit)
+                fan.cancel(_after(decided))
         return self._merge(report, first, plans, outcomes, progress)
 
     def _merge(
@@ -215,7 +215,7 @@ class LevelSearch:
         first: int,
         plans: list[Plan],
         outcomes: dict[int, PlanOutcome],
-        progress: Callable | None,
+        progress: Progress | None,
     ) -> bool:
         """The level's answers, in plan order, into ``report``: what one process would hold."""
         explorer = self.explorer
@@ -269,6 +269,12 @@ def _add(report: Exploration, explorer: Explorer, outcome: PlanOutcome) -> None:
         stats.latencies.setdefault(f, array("q")).extend(values)
     for name, n in outcome.unexpected.items():
         explorer.unexpected[name] = explorer.unexpected.get(name, 0) + n
+
+
+def _after(plan: int) -> Callable[[ShardTask], bool]:
+    """Picks the shards that start after plan number ``plan``: once it failed, the plans after it
+    need not be searched."""
+    return lambda task: task.first > plan
 
 
 def _reexecute(explorer: Explorer, plan: Plan, choices: list[int]) -> tuple[Interleaving, list[Decision]]:

@@ -76,9 +76,9 @@ def _candidates(explorer: Explorer, found: Found) -> Iterator[Candidate]:
         yield plan, without, _budget(without)
         for j in range(i - 1, -1, -1):
             if decisions[j].actor == d.actor and decisions[j].fault is None:
-                edited = list(decisions)
-                edited[j], edited[i] = d, Decision(d.actor)
-                yield plan, edited, None
+                swapped = list(decisions)
+                swapped[j], swapped[i] = d, Decision(d.actor)
+                yield plan, swapped, None
                 break
         if d.fault == "crash-after":
             yield plan, [*decisions[:i], Decision(d.actor, "crash-before"), *decisions[i + 1 :]], None

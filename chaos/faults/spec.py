@@ -68,8 +68,8 @@ class Active(_Strict):
 
     start: Duration = 0.0
     end: Duration | None = None
-    on: Duration | None = Field(None, gt=0)
-    off: Duration | None = Field(None, gt=0)
+    on: Duration | None = Field(default=None, gt=0)
+    off: Duration | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _consistent(self) -> Active:
@@ -122,7 +122,7 @@ class Delay(_Strict):
     fixed: Duration | None = None
     min: Duration | None = None
     max: Duration | None = None
-    mean: Duration | None = Field(None, gt=0)
+    mean: Duration | None = Field(default=None, gt=0)
 
     @model_validator(mode="before")
     @classmethod
@@ -167,11 +167,11 @@ class _Targeted(_Strict):
     actor: str | None = None
     """Glob pattern on who makes the call (``server-0``, ``server-*``, ``cleaner``)."""
     active: ActiveField = None
-    probability: Number | None = Field(None, ge=0, le=1)
+    probability: Number | None = Field(default=None, ge=0, le=1)
     """Chance that a matching call is hit (drawn from the fault's own seeded generator)."""
-    every: Integer | None = Field(None, ge=1)
+    every: Integer | None = Field(default=None, ge=1)
     """Hit the Nth, 2Nth, 3Nth... matching call."""
-    nth: Integer | None = Field(None, ge=1)
+    nth: Integer | None = Field(default=None, ge=1)
     """Hit the Nth matching call only."""
 
     @field_validator("op", mode="before")
@@ -245,7 +245,7 @@ class Stall(_Targeted):
     timeout or the end of the run (a server frozen mid-request)."""
 
     kind: Literal["stall"]
-    duration: Duration | None = Field(None, gt=0)
+    duration: Duration | None = Field(default=None, gt=0)
     when: Literal["before", "after"] = "before"
 
 
@@ -258,7 +258,7 @@ class Pause(_Targeted):
     """
 
     kind: Literal["pause"]
-    duration: Duration | None = Field(None, gt=0)
+    duration: Duration | None = Field(default=None, gt=0)
     when: Literal["before", "after"] = "after"
 
     @model_validator(mode="after")
@@ -338,7 +338,7 @@ class _Network(_Strict):
     )
     """``upstream``: data from this process to the server; ``downstream``: the replies
     (Toxiproxy's ``stream``)."""
-    probability: Number = Field(1.0, ge=0, le=1, validation_alias=AliasChoices("probability", "toxicity"))
+    probability: Number = Field(default=1.0, ge=0, le=1, validation_alias=AliasChoices("probability", "toxicity"))
     """Chance that a new connection gets the toxic (Toxiproxy's ``toxicity``), drawn once per
     connection when it is accepted."""
     active: ActiveField = None

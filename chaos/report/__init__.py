@@ -31,7 +31,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment
+from jinja2 import Environment, Template
 
 from ..encoding import dumps
 from ..history import Operation, read_events
@@ -109,7 +109,7 @@ def _assets() -> tuple[Environment, str, str]:
 
 
 @cache
-def _template() -> Any:
+def _template() -> Template:
     env, _, _ = _assets()
     text = resources.files(__package__).joinpath("template.html").read_text(encoding="utf-8")
     return env.from_string(text)

@@ -109,7 +109,7 @@ def fault_windows(events: Iterable[dict[str, Any]], end_time: int) -> list[Fault
     (Jepsen's nemesis operations). Any other event is an instantaneous fault.
     """
     windows: list[FaultWindow] = []
-    started: dict[Hashable, list[FaultWindow]] = {}
+    started: dict[tuple[str, str, Hashable], list[FaultWindow]] = {}
     invoked: set[Hashable] = set()
     pending: dict[str, tuple[int, dict[str, Any]]] = {}
     for event in events:

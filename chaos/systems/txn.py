@@ -38,8 +38,8 @@ def _transactional(env: Env, role: str, system: str) -> Any:
     store = env.stores[role]
     if not callable(getattr(store, "transaction", None)) or not callable(getattr(store, "txn", None)):
         raise SystemLoadError(
-            f"system {system}: store role {role!r} is a {getattr(store, 'kind', '?')} store, which has no "
-            "transactions: use a postgres or memory store"
+            f"system {system}: store role {role!r} ({getattr(store, 'kind', '?')}) offers no transactions: "
+            "they need a postgres or memory store, in mode: run"
         )
     return store
 

@@ -360,6 +360,11 @@ TOP = [
         {"mode": "explore", "stores.db": {"adapter": "postgres", "settings": {"dsn": "postgresql://u@127.0.0.1/db"}}},
         "mode: explore drives in-memory stores only",
     ),
+    bad(
+        "explore-with-a-transactional-check",
+        {"mode": "explore", "checks": [{"type": "bank", "total": 100}]},
+        "checks.0.type: mode: explore checks linearizability only",
+    ),
     bad("secrets-a-string", {"secrets": "API_TOKEN"}, "secrets: Input should be a valid list"),
     bad("secrets-bad-name", {"secrets": ["not a name"]}, "secrets.0: String should match pattern"),
     bad("unknown-top-level-key", {"colour": "red"}, "colour: unknown key"),
