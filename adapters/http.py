@@ -148,7 +148,7 @@ Headers = Annotated[dict[str, Annotated[str, AfterValidator(_header_value)]], Af
 class Template(BaseModel):
     """How one operation becomes one HTTP request, and how its answer is read."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     method: str = "GET"
     path: str = "/"

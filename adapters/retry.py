@@ -24,21 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any, TypeVar
-
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential,
-    wait_none,
-)
-from tenacity import wait_random as wait_jitter
-from tenacity.wait import wait_base
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import AdapterError, DefiniteError, IndefiniteError, Unavailable, Unsupported
 from .settings import RetryPolicy
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 T = TypeVar("T")
 
@@ -69,13 +61,28 @@ class Retrier:
     """Runs primitives under one store's retry policy and counts the retries."""
 
     def __init__(self, policy: RetryPolicy) -> None:
+        # tenacity (and the tornado it imports when installed) is loaded by the first store
+        # with a retry policy, not by every command that merely imports the adapters.
+        from tenacity import (
+            AsyncRetrying,
+            retry_if_exception,
+            stop_after_attempt,
+            wait_exponential,
+            wait_none,
+            wait_random,
+        )
+        from tenacity.wait import wait_base
+
         self.policy = policy
         self.retries = 0
         """Extra attempts made over the store's life (0 when every call succeeded at once)."""
         wait = wait_exponential(multiplier=policy.backoff, exp_base=policy.multiplier, max=policy.max_backoff)
-        self._wait: wait_base = wait + wait_jitter(0, policy.backoff) if policy.jitter else wait
+        self._wait: wait_base = wait + wait_random(0, policy.backoff) if policy.jitter else wait
         if policy.backoff == 0:
             self._wait = wait_none()
+        self._retrying = AsyncRetrying
+        self._stop = stop_after_attempt(policy.attempts)
+        self._retry_if = retry_if_exception
 
     def _count(self, state: RetryCallState) -> None:
         self.retries += 1
@@ -84,10 +91,10 @@ class Retrier:
         """``await fn(*args)``, tried again on retryable errors; the last error is raised with
         ``attempts`` set and the count appended to its message."""
         reads = self.policy.indefinite_reads
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.policy.attempts),
+        retrying = self._retrying(
+            stop=self._stop,
             wait=self._wait,
-            retry=retry_if_exception(lambda exc: is_retryable(exc, idempotent, reads)),
+            retry=self._retry_if(lambda exc: is_retryable(exc, idempotent, reads)),
             before_sleep=self._count,
             reraise=True,
         )

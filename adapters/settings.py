@@ -22,7 +22,7 @@ class RetryPolicy(BaseModel):
 
     Only errors that are safe to retry are retried (see :mod:`adapters.retry`)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     attempts: Integer = Field(default=3, ge=1, le=100)
     """Total tries, the first included."""
@@ -42,7 +42,7 @@ class RetryPolicy(BaseModel):
 class CommonSettings(BaseModel):
     """Options every real adapter takes."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     keep: bool = False
     """Leave the run's data (table, objects) in place at close, for inspection."""

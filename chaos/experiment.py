@@ -43,7 +43,7 @@ MAX_PLANNED_SECONDS = 365 * 86400
 class Strict(BaseModel):
     """Every schema object rejects unknown keys: a typo is an error, not a silent default."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class StoreSpec(Strict):

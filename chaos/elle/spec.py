@@ -28,7 +28,7 @@ from .consistency import LEVELS, level
 class ElleCheckSpec(BaseModel):
     """``{type: elle, consistency: ..., time_limit: ...}``: Elle's list-append check."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     type: Literal["elle"]
     consistency: str = "serializable"
@@ -50,7 +50,7 @@ class ElleCheckSpec(BaseModel):
 class BankCheckSpec(BaseModel):
     """``{type: bank, total: 100}``: Jepsen's bank check."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     type: Literal["bank"]
     total: int | None = None

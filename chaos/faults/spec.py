@@ -50,7 +50,7 @@ NETWORK_ADDRESS_KEYS: tuple[str, ...] = ("dsn", "endpoint_url", "base_url", "url
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def _yaml_on_off(value: Any) -> Any:
