@@ -769,11 +769,26 @@ def test_10_a_real_time_run_says_the_seed_does_not_fix_the_interleaving(tmp_path
 # ---------------------------------------------------------------------------- 11. cas is tested
 
 
+def cas_share(done: Outcome) -> float:
+    cas = done.results["operations"]["by_operation"]["cas"]
+    return float(cas["ok"] / (cas["ok"] + cas["fail"] + cas["info"]))
+
+
 def test_11_the_register_workload_swaps_a_quarter_of_its_cas(tmp_path: Path) -> None:
     done = chaos_run(ROOT / "experiments/register-memory.yaml", tmp_path / "run")
     assert done.code == 0, done.stdout + done.stderr
-    cas = done.results["operations"]["by_operation"]["cas"]
-    assert cas["ok"] >= (cas["ok"] + cas["fail"] + cas["info"]) / 4, cas
+    assert cas_share(done) >= 0.25
+
+
+@pytest.mark.postgres
+def test_11_cas_swaps_on_postgresql_too(tmp_path: Path, pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Eight workers on one row: 26-30% of cas swap (measured over seeds 1-4); before the cas
+    statement waited for the row lock, 9-17%. The bound leaves room for a busier machine's
+    scheduling, which decides the order the statements reach the row in."""
+    monkeypatch.setenv("CHAOS_PG_DSN", pg_dsn)
+    done = chaos_run(ROOT / "experiments/register-postgres.yaml", tmp_path / "run")
+    assert done.code == 0, done.stdout + done.stderr
+    assert cas_share(done) >= 0.2
 
 
 # ---------------------------------------------------------------------------- 12. roles
