@@ -10,6 +10,10 @@ It also lists which heavy libraries each command imported (aiobotocore, asyncpg,
 jinja2, rich, tenacity, pydantic): a command that loads one it does not need pays for it on
 every call.
 
+An editable install (``pip install -e``) is slower to start than a regular one, its import
+hook being asked for every module: compare with ``pip install .`` in another environment and
+run this script with that environment's Python.
+
 ``PYTHONDONTWRITEBYTECODE`` is removed from the commands' environment: with it set, every
 module is compiled from source on every call, which measures the interpreter's compiler rather
 than the tool.
@@ -92,7 +96,11 @@ def main() -> None:
                 f"{heavy_imports(argv, env) or '-'}"
             )
     load = os.getloadavg()[0]
-    print(f"(wall seconds over {args.runs} runs; load average {load:.2f} on {os.cpu_count()} cores)")
+    where = subprocess.run(
+        [sys.executable, "-c", "import chaos; print(chaos.__file__)"], env=env, capture_output=True, text=True
+    ).stdout.strip()
+    kind = "an editable install, whose import hook adds to every start" if where.startswith(str(ROOT)) else "installed"
+    print(f"(wall seconds over {args.runs} runs; load average {load:.2f} on {os.cpu_count()} cores; chaos {kind})")
 
 
 if __name__ == "__main__":
