@@ -22,7 +22,7 @@ from adapters.units import Duration, Integer, Number, Size
 
 from .elle.spec import BankCheckSpec, ElleCheckSpec
 from .errors import BadInput
-from .faults.spec import NETWORK_ADDRESS_KEYS, FaultSpec, clean_fault_loc, refine_fault_error
+from .faults.spec import NETWORK_ADDRESS_KEYS, FaultSpec, NetworkFault, clean_fault_loc, refine_fault_error
 from .secrets import Secrets, is_secret_name
 from .yaml_loader import YamlProblem, load_yaml
 
@@ -271,7 +271,7 @@ class Experiment(Strict):
             target = getattr(fault, "store", None)
             if target is not None and target not in self.stores:
                 found.append((("faults", i, "store"), f"no store named {target!r} in stores"))
-            elif fault.kind == "network":
+            elif isinstance(fault, NetworkFault):
                 spec = self.stores[fault.store]
                 if not any(isinstance(spec.settings.get(k), str) for k in NETWORK_ADDRESS_KEYS):
                     found.append(

@@ -257,7 +257,7 @@ class FaultLayer:
                 self.window_pauses.append((_Rule(index, spec, seed), _Gate()))
             else:
                 self.rules.append(_Rule(index, spec, seed))
-        self._gated = any(r.kind == "pause" for r in self.rules) or bool(self.window_pauses)
+        self._gated = any(isinstance(r.spec, Pause) for r in self.rules) or bool(self.window_pauses)
         self._table: dict[str, dict[str, tuple[_Rule, ...]]] = {}
         self._wildcard: dict[str, tuple[_Rule, ...]] = {
             op: tuple(r for r in self.rules if r.spec.store is None and op in r.spec.ops) for op in OPS
@@ -482,7 +482,7 @@ class FaultLayer:
         too) for the fault's duration, or until healed, or until the operation is cancelled."""
         value = self._value(rule, store, op, key, actor, when=when, duration=duration)
         hold = _Hold(rule.kind, value)
-        gate = self._own_gate(actor) if rule.kind == "pause" else None
+        gate = self._own_gate(actor) if isinstance(rule.spec, Pause) else None
         self._holds.add(hold)
         self._emit_value(rule.kind, {**value, "phase": "start"}, True)
         if gate is not None:
