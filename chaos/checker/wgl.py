@@ -154,6 +154,94 @@ def _rel(entry: tuple[int, int] | None, r: int) -> int:
     return mask << d if d >= 0 else mask >> -d
 
 
+@dataclass(slots=True)
+class _Tables:
+    """What the search knows of a partition before its first step, computed once by
+    :func:`_prepare`: the operations ordered and classified, the per-state needs and makes, the
+    concurrency windows. The loop (:func:`_search`) copies each into a local, where the hot
+    path reads it fastest."""
+
+    ops: list[Operation]
+    okl: list[Operation]
+    """The ok operations by rank (return order)."""
+    infl: list[Operation]
+    """The info operations by call."""
+    m: int
+    init_state: Any
+    need_ok: list[Any]
+    make_ok: list[Any]
+    wild_last: int
+    need_i: list[Any]
+    make_i: list[Any]
+    eff_i: list[Any]
+    nondet_i: list[bool]
+    ibranch: int
+    iwild: int
+    imakers: dict[Any, list[int]]
+    ineeders: dict[Any, list[int]]
+    imasks: bool
+    ipin: int
+    iany_m: int
+    ineed_m: dict[Any, int]
+    imake_m: dict[Any, int]
+    conc: list[int]
+    """Per rank ``r``: the ok ops called before the op of rank ``r`` returns, relative to ``r``."""
+    ihi: list[int]
+    """Per rank ``r``: how many info ops are called before the op of rank ``r`` returns."""
+    canonical: bool
+    needed: set[Any]
+    absorb_ok: bytearray
+    absorb_i: bytearray
+    mkey_ok: list[Any]
+    mkey_i: list[Any]
+    masks: _Masks
+    small: bool
+    need_all: dict[Any, Any]
+    need_br: dict[Any, Any]
+    make_all: dict[Any, Any]
+    refuted: int | None
+    """The rank of an ok op that needs a state nothing makes (rule 7), if any."""
+
+
+class _Frame:
+    """One configuration on the depth-first stack, and how far its children have been tried."""
+
+    __slots__ = ("blind", "cands", "need", "next", "path_len", "r", "run", "state", "w", "x")
+
+    def __init__(
+        self,
+        r: int,
+        w: int,
+        x: int,
+        state: Any,
+        cands: list[Any],
+        path_len: int,
+        blind: int,
+        run: tuple[Any, ...],
+        need: int,
+    ) -> None:
+        self.r = r
+        """The must op's rank when the frame was entered."""
+        self.w = w
+        """The ok ops linearized beyond rank ``r`` (relative to it)."""
+        self.x = x
+        """The info ops linearized."""
+        self.state = state
+        self.cands = cands
+        """Its children: ok ops (rank relative to ``r``), ``~j`` for info op ``j``, or
+        ``(~j, state)`` for another successor of a nondeterministic info op."""
+        self.next = 0
+        """The index in ``cands`` of the next child to try."""
+        self.path_len = path_len
+        """The length of the path when the frame was entered: what a child's steps are cut back to."""
+        self.blind = blind
+        """Pending blind writes (rule 9) a child may absorb."""
+        self.run = run
+        """The states of the run of info steps that led here (rule 4)."""
+        self.need = need
+        """The pending ok ops that need ``state`` (relative to ``r``), for dead-branch cutting."""
+
+
 def search(
     ops: list[Operation],
     model: Model,
@@ -173,6 +261,11 @@ def search(
     refuted before the search (an ok op needing a state nothing makes) is searched with at
     most :data:`REFUTED_STEPS` steps, only to find a counterexample prefix.
     """
+    return _search(_prepare(ops, model, init), model, max_steps, cut)
+
+
+def _prepare(ops: list[Operation], model: Model, init: Any) -> _Tables:
+    """The set-up of a search: everything that does not change as it steps."""
     ops = sorted(ops, key=_CALL)
     okc = [op for op in ops if op.status == "ok"]  # ok ops by call
     infl = [op for op in ops if op.status != "ok"]
@@ -181,14 +274,11 @@ def search(
     okl = [okc[k] for k in by_ret]  # ok ops by rank
     m = len(okl)
     q = len(infl)
-    step = model.step
     successors = model.successors
     pins = model.pins
     read_only = model.read_only
     effect = model.effect
     init_state = model.init() if init is NO_INIT else init
-    if m == 0:
-        return Outcome("valid", ops=ops)
     # ---- ok ops, by rank: classes as rank-wide masks, needs and makes per state
     ro_m = any_m = unp_m = blind_m = 0
     need_ok: list[Any] = [None] * m  # pinned: the state needed (ANY); None: unpinned
@@ -330,9 +420,89 @@ def search(
             if nd not in make_ranks and nd not in imakers and nd != init_state:
                 refuted = rs[0]
                 break
-        if refuted is not None and (max_steps is None or max_steps > REFUTED_STEPS):
-            max_steps = REFUTED_STEPS
 
+    return _Tables(
+        ops=ops,
+        okl=okl,
+        infl=infl,
+        m=m,
+        init_state=init_state,
+        need_ok=need_ok,
+        make_ok=make_ok,
+        wild_last=wild_last,
+        need_i=need_i,
+        make_i=make_i,
+        eff_i=eff_i,
+        nondet_i=nondet_i,
+        ibranch=ibranch,
+        iwild=iwild,
+        imakers=imakers,
+        ineeders=ineeders,
+        imasks=imasks,
+        ipin=ipin,
+        iany_m=iany_m,
+        ineed_m=ineed_m,
+        imake_m=imake_m,
+        conc=conc,
+        ihi=ihi,
+        canonical=canonical,
+        needed=needed,
+        absorb_ok=absorb_ok,
+        absorb_i=absorb_i,
+        mkey_ok=mkey_ok,
+        mkey_i=mkey_i,
+        masks=masks,
+        small=small,
+        need_all=need_all,
+        need_br=need_br,
+        make_all=make_all,
+        refuted=refuted,
+    )
+
+
+def _search(tables: _Tables, model: Model, max_steps: int | None, cut: bool) -> SearchSteps:
+    """The search loop over prepared tables (see :func:`search`)."""
+    ops = tables.ops
+    okl = tables.okl
+    infl = tables.infl
+    m = tables.m
+    init_state = tables.init_state
+    need_ok = tables.need_ok
+    make_ok = tables.make_ok
+    wild_last = tables.wild_last
+    need_i = tables.need_i
+    make_i = tables.make_i
+    eff_i = tables.eff_i
+    nondet_i = tables.nondet_i
+    ibranch = tables.ibranch
+    iwild = tables.iwild
+    imakers = tables.imakers
+    ineeders = tables.ineeders
+    imasks = tables.imasks
+    ipin = tables.ipin
+    iany_m = tables.iany_m
+    ineed_m = tables.ineed_m
+    imake_m = tables.imake_m
+    conc = tables.conc
+    ihi = tables.ihi
+    canonical = tables.canonical
+    needed = tables.needed
+    absorb_ok = tables.absorb_ok
+    absorb_i = tables.absorb_i
+    mkey_ok = tables.mkey_ok
+    mkey_i = tables.mkey_i
+    masks = tables.masks
+    small = tables.small
+    need_all = tables.need_all
+    need_br = tables.need_br
+    make_all = tables.make_all
+    refuted = tables.refuted
+    if m == 0:
+        return Outcome("valid", ops=ops)
+    if refuted is not None and (max_steps is None or max_steps > REFUTED_STEPS):
+        max_steps = REFUTED_STEPS
+    step = model.step
+    successors = model.successors
     cutting = cut
 
     def decode(path: list[int]) -> list[Operation]:
@@ -346,7 +516,7 @@ def search(
 
     seen: set[tuple[Any, ...]] = set()
     path: list[int] = []
-    stack: list[list[Any]] = []
+    stack: list[_Frame] = []
     r = 0
     w = 0
     x = 0
@@ -494,12 +664,21 @@ def search(
                     tried.add(e)
                 cands.append(~j)
         blind_pending = cand & (BLIND >> o) if canonical else 0
-        stack.append([r, w, x, state, cands, 0, len(path), blind_pending, run, nd_all])
+        stack.append(_Frame(r, w, x, state, cands, len(path), blind_pending, run, nd_all))
 
         # Take the next untried child of the deepest frame; pop exhausted frames.
         while stack:
             frame = stack[-1]
-            fr, fw, fx, fstate, cands, k, plen, fblind, frun, fneed = frame
+            fr = frame.r
+            fw = frame.w
+            fx = frame.x
+            fstate = frame.state
+            cands = frame.cands
+            k = frame.next
+            plen = frame.path_len
+            fblind = frame.blind
+            frun = frame.run
+            fneed = frame.need
             found = False
             while k < len(cands):
                 c = cands[k]
@@ -608,7 +787,7 @@ def search(
                         okl[refuted] if refuted is not None else None,
                     )
             if found:
-                frame[5] = k
+                frame.next = k
                 if plen < best_from:  # the best prefix is about to be overwritten: save its tail
                     best_chunks.append(path[plen:best_from])
                     best_from = plen
