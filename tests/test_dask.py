@@ -112,9 +112,18 @@ def _kill_a_worker_mid_seed(cluster: Cluster, command: subprocess.Popen[str]) ->
 
 
 def test_seeds_on_a_cluster_survive_a_killed_worker(cluster: Cluster, tmp_path: Path) -> None:
+    # Each seed takes two seconds (3,000 operations at 1,500 a second), so that the worker
+    # caught with a history open is killed in the middle of that seed, not as it finishes.
+    slow = tmp_path / "slow.yaml"
+    text = (ROOT / "experiments/register-memory.yaml").read_text(encoding="utf-8")
+    slow.write_text(
+        text.replace("operations: 2000", "operations: 3000").replace("  keys: 1\n", "  keys: 1\n  rate: 1500\n"),
+        encoding="utf-8",
+    )
+    assert "rate: 1500" in slow.read_text(encoding="utf-8")
     out = tmp_path / "batch"
     command = subprocess.Popen(
-        [sys.executable, "-m", "chaos", "run", "experiments/register-memory.yaml", "--seeds", "8",
+        [sys.executable, "-m", "chaos", "run", str(slow), "--seeds", "8",
          "--cluster", cluster.address, "--out", str(out), "--no-progress", "--no-report"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )  # fmt: skip
@@ -139,7 +148,7 @@ def test_seeds_on_a_cluster_survive_a_killed_worker(cluster: Cluster, tmp_path: 
         run_dir = out / f"seed-{seed}"
         assert outcome["run_dir"] == str(run_dir)
         assert outcome["replay"] == f"chaos run {run_dir / 'experiment.yaml'} --seed {seed}"
-        assert len(load_operations(run_dir / "history.jsonl")) == 2000
+        assert len(load_operations(run_dir / "history.jsonl")) == 3000
         assert json.loads((run_dir / "results.json").read_text())["run_dir"] == str(run_dir)
         assert (run_dir / "seed").read_text() == f"{seed}\n"
     assert (out / "junit.xml").is_file()
