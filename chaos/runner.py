@@ -133,8 +133,12 @@ class Runner:
                 self._task.uncancel()  # an orderly stop: the clean-up below may still await
         finally:
             self._heal()  # before anything else: paused servers resume, toxics stop
+            close_bug: SystemCodeError | None = None
             for server in servers:
-                await self._clean_up(server.close())
+                try:
+                    await self._clean_up(server.close())
+                except SystemCodeError as exc:  # raised once everything is closed and written
+                    close_bug = close_bug or exc
             await self._clean_up(self._close_stores(stores))
             if self.faults is not None:  # proxies closed, schedules stopped; no event after this
                 await self._clean_up(self.faults.aclose())
@@ -143,6 +147,8 @@ class Runner:
                 writer.close()
             except OSError as exc:
                 raise _unwritable(writer, exc) from None
+        if close_bug is not None and not self.interrupted:
+            raise close_bug  # a bug in the system's close(), as in an exploration: exit 3
         if self.stats.finished is None:  # the run stopped before its workers started
             self.stats.finish()
         if self.interrupted:
@@ -205,6 +211,8 @@ class Runner:
                 raise
             if self._task is not None:
                 self._task.uncancel()
+        except SystemCodeError:
+            raise
         except Exception:
             pass
 

@@ -241,7 +241,12 @@ class Server:
     async def close(self) -> None:
         hook = getattr(self._instance, "close", None)
         if hook is not None:
-            await hook()
+            try:
+                await hook()
+            except AdapterError:  # a store failed it: the run's operations are all recorded
+                raise
+            except Exception as exc:
+                raise SystemCodeError("close()", exc) from exc
 
 
 def default_request(f: str, key: Any, n: int, expected: Any) -> Any:

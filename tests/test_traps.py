@@ -271,19 +271,15 @@ def test_2_close_is_called_on_every_server_in_both_modes(tmp_path: Path, mode: s
     assert sorted(closed) == sorted(["closed 0", "closed 1"] * executions)
 
 
-def test_2_a_close_that_raises_is_ignored_in_a_run(tmp_path: Path) -> None:
-    path = experiment(tmp_path, "tests.user_systems.hooks:CloseRaises", "run")
-    done = chaos_run(path, tmp_path / "run")
-    assert done.code == 0, done.stdout + done.stderr
-    assert done.line("verdict:") == AS_EXPECTED_VALID
-
-
-def test_2_a_close_that_raises_is_exit_3_in_an_exploration(tmp_path: Path) -> None:
-    path = experiment(tmp_path, "tests.user_systems.hooks:CloseRaises", "explore")
+@pytest.mark.parametrize("mode", MODES)
+def test_2_a_close_that_raises_is_exit_3_in_both_modes(tmp_path: Path, mode: str) -> None:
+    path = experiment(tmp_path, "tests.user_systems.hooks:CloseRaises", mode)
     done = chaos_run(path, tmp_path / "run")
     assert done.code == 3, done.stdout + done.stderr
     assert done.error.startswith("error: the system's close() raised KeyError: 'connection-pool'")
     assert done.error.endswith(where("hooks", 'raise KeyError("connection-pool")'))
+    assert done.results["exit_code"] == 3 and done.results["error"]["kind"] == "system-bug"
+    assert done.history, "the history is kept"
 
 
 # ---------------------------------------------------------------------------- 3. bugs in operations
