@@ -40,12 +40,20 @@ def write(
     while the small files are written. An ``OSError`` means the disk refused a file (the caller
     reports it as infrastructure)."""
     rundir = RunDir(result.run_dir)
-    with hold():  # a signal waits until these are whole
-        write_results(rundir.results, result.to_dict(), secrets)
-        text = junit_xml(result)
-        write_junit(rundir.junit, text, secrets)
-        if junit is not None:
-            write_junit(junit, text, secrets)
+    try:
+        with hold():  # a signal waits until these are whole
+            write_results(rundir.results, result.to_dict(), secrets)
+            text = junit_xml(result)
+            write_junit(rundir.junit, text, secrets)
+            if junit is not None:
+                write_junit(junit, text, secrets)
+    except KeyboardInterrupt:  # one held while they were written arrives as they are done
+        result.signalled, result.exit_code = True, ExitCode.INTERRUPTED
+        if report:
+            result.report_error = "interrupted before the report was drawn"
+        with hold():
+            write_results(rundir.results, result.to_dict(), secrets)
+        return
     if not report:
         return
     try:
