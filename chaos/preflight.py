@@ -15,9 +15,9 @@ import inspect
 from typing import Any
 
 from .experiment import CheckSpec, ExperimentError, LoadedExperiment, Problem
-from .system import SystemLoadError, bind_roles, resolve
+from .system import SystemCodeError, SystemLoadError, bind_roles, resolve
 
-HOOKS = frozenset({"setup", "close", "request", "explain", "actors", "roles", "operation_names"})
+HOOKS = frozenset({"setup", "close", "request", "explain", "actors", "roles", "operation_names", "option_problems"})
 """Methods of a system that are hooks, not operations."""
 
 
@@ -81,6 +81,14 @@ def problems(loaded: LoadedExperiment) -> list[Problem]:
             role: dict(experiment.stores[store].settings) for role, store in roles.items() if store in experiment.stores
         }
         offered = operation_names(system, settings)
+        check_options = getattr(system, "option_problems", None)
+        if callable(check_options):
+            options = dict(experiment.system.options)
+            try:
+                for option, message in dict(check_options(options)).items():
+                    found.append(at(("system", "options", option), loaded.secrets.clean(str(message))))
+            except Exception as exc:  # the hook is the user's code too
+                raise SystemCodeError("option_problems()", exc) from exc
         label = experiment.system.name
         for f, weight in experiment.workload.mix.items():
             if weight > 0 and f not in offered:

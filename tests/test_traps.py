@@ -364,6 +364,40 @@ MISTAKES = {
 }
 
 
+DESIGN_TYPO = """\
+name: design-typo
+operations: 10
+stores:
+  db: {adapter: memory}
+  blobs: {adapter: memory}
+system:
+  name: profile-service
+  stores: {db: db, blobs: blobs}
+  options: {design: workign}
+workload:
+  keys: [u1]
+  mix: {write: 1, read: 1}
+checks: [{model: profile}]
+"""
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_4_an_option_a_system_refuses_is_exit_3_before_it_starts(tmp_path: Path, command: str) -> None:
+    """A system's ``option_problems`` hook: the profile service's design name, misspelled."""
+    path = tmp_path / "design.yaml"
+    path.write_text(DESIGN_TYPO, encoding="utf-8")
+    args = [command, str(path)] + (["--out", str(tmp_path / "run"), "--no-report"] if command == "run" else [])
+    done = cli(*args)
+    assert done.code == 3, done.stdout + done.stderr
+    assert done.stderr.splitlines()[1].strip() == (
+        "line 9: system.options.design: unknown design 'workign'; known: naive, improved, working, "
+        "cleaner-naive, cleaner-improved, cleaner-kill, cleaner-working"
+    )
+    fixed = tmp_path / "fixed.yaml"
+    fixed.write_text(DESIGN_TYPO.replace("workign", "working"), encoding="utf-8")
+    assert cli("validate", str(fixed)).code == 0  # the control: the same file, spelled right
+
+
 @pytest.fixture
 def typo_file(tmp_path: Path) -> Path:
     path = tmp_path / "good.yaml"

@@ -177,12 +177,17 @@ class ProfileService:
     def __init__(self, env: Env) -> None:
         self.env = env
 
+    @staticmethod
+    def option_problems(options: dict[str, Any]) -> dict[str, str]:
+        """``chaos validate`` refuses a design that does not exist, before any store opens."""
+        name = str(options.get("design", "working"))
+        if name not in DESIGNS:
+            return {"design": f"unknown design {name!r}; known: {', '.join(DESIGNS)}"}
+        return {}
+
     async def setup(self) -> None:
         env = self.env
-        name = str(env.options.get("design", "working"))
-        if name not in DESIGNS:
-            raise ValueError(f"unknown design {name!r}; known: {', '.join(DESIGNS)}")
-        design = DESIGNS[name]
+        design = DESIGNS[str(env.options.get("design", "working"))]
         count = env.servers
 
         def env_for(index: int) -> Env:
