@@ -203,7 +203,8 @@ class Runner:
     async def _clean_up(self, step: Awaitable[Any]) -> None:
         """One step of the clean-up. A failing step does not stop the others; a second
         interruption cancels the step it lands in, and the clean-up goes on with the next (the
-        history is still written last)."""
+        history is still written last). A bug in the system's ``close()`` is passed up, for
+        the run to raise once the clean-up is done."""
         try:
             await step
         except asyncio.CancelledError:
