@@ -17,16 +17,15 @@ same bugs in as few, and shrinks them.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
+import chaos
 from chaos.checker import check
 from chaos.experiment import load
 from chaos.history import pair, read_events
-from chaos.runner import Runner
 
 SEED_DIR = Path(__file__).resolve().parent.parent / "experiments" / "seed"
 
@@ -53,10 +52,9 @@ def first_violation(history: Path, model: str) -> tuple[int, float] | None:
 
 
 def run(path: Path, seed: int, out: Path) -> tuple[str, float, Path]:
-    runner = Runner(load(path), out, seed=seed, report=False)
     started = time.perf_counter()
-    result = asyncio.run(runner.run())
-    return result.verdict, time.perf_counter() - started, result.run_dir
+    result = chaos.run(load(path), out=out, seed=seed, report=False)
+    return result.verdict or "error", time.perf_counter() - started, result.run_dir
 
 
 def main() -> None:

@@ -47,6 +47,7 @@ from chaos.clock import ScaledClock
 from chaos.experiment import loads
 from chaos.faults.network import find_address, rewrite
 from chaos.faults.proxy import Proxy
+from chaos.rundir import RunDir
 from chaos.runner import Runner
 
 SETUPS: dict[str, list[dict[str, Any]]] = {
@@ -75,8 +76,8 @@ def experiment(ops: int, workers: int, faults: list[dict[str, Any]]) -> str:
 def runner_throughput(ops: int, workers: int, faults: list[dict[str, Any]], out: Path) -> tuple[float, float]:
     """Operations per wall second (the run's own stats) and per CPU second of this process
     (steadier on a shared machine: other processes' load does not count)."""
-    runner = Runner(loads(experiment(ops, workers, faults)), out)
-    runner._check = lambda: []  # type: ignore[method-assign]  # the checker is bench/checker.py's business
+    loaded = loads(experiment(ops, workers, faults))
+    runner = Runner(loaded, RunDir.create(out, loaded.experiment.name), seed=1)  # no checker: bench/checker.py's
     drive = runner._drive
     cpu = [0.0]
 
@@ -89,8 +90,8 @@ def runner_throughput(ops: int, workers: int, faults: list[dict[str, Any]], out:
 
     runner._drive = timed_drive  # type: ignore[method-assign]
     gc.collect()
-    result = asyncio.run(runner.run())
-    return result.stats.completed / result.stats.elapsed, result.stats.completed / cpu[0]
+    execution = asyncio.run(runner.run())
+    return execution.stats.completed / execution.stats.elapsed, execution.stats.completed / cpu[0]
 
 
 def bench_runner(ops: int, repeat: int, workers: int = 64) -> None:

@@ -59,6 +59,7 @@ from adapters import create  # noqa: E402
 from adapters.postgres import PostgresStore, quote_ident  # noqa: E402
 from adapters.s3 import S3Store  # noqa: E402
 from chaos.experiment import loads  # noqa: E402
+from chaos.rundir import RunDir  # noqa: E402
 from chaos.runner import Runner  # noqa: E402
 
 KEYS = 16
@@ -93,12 +94,11 @@ def framework(backend: str, settings: dict[str, Any], workers: int, ops: int, ou
     text = EXPERIMENT.format(
         backend=backend, settings=msgspec.json.encode(settings).decode(), ops=ops, workers=workers, keys=KEYS
     )
-    runner = Runner(loads(textwrap.dedent(text)), out, report=False)
-    runner._check = lambda *args, **kwargs: []  # type: ignore[method-assign]
-    result = asyncio.run(runner.run())
-    if result.stats.unknown or not result.stats.completed:
-        raise SystemExit(f"{backend} run had {result.stats.unknown} unknown outcomes; see {out}")
-    stats = result.stats
+    loaded = loads(textwrap.dedent(text))
+    execution = asyncio.run(Runner(loaded, RunDir.create(out, loaded.experiment.name), seed=1).run())
+    stats = execution.stats
+    if stats.unknown or not stats.completed:
+        raise SystemExit(f"{backend} run had {stats.unknown} unknown outcomes; see {out}")
     return stats.completed / stats.elapsed, stats.client_cpu / stats.completed * 1e6
 
 
