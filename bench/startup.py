@@ -59,7 +59,7 @@ def wall(cmd: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
     done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
     took = time.perf_counter() - started
-    if done.returncode not in (0,):
+    if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} exited {done.returncode}: {done.stderr.strip()[-500:]}")
     return took
 
