@@ -1,7 +1,7 @@
 """What the fault injector costs when nothing fires, and what the network proxy adds.
 
     python bench/faults.py [--ops 200000] [--repeat 5] [--queries 3000] [--rate-queries 24000]
-                           [--proxy-loop asyncio|uvloop] [--skip-proxy | --proxy-only]
+                           [--proxy-loop auto|uvloop|asyncio] [--skip-proxy | --proxy-only]
 
 1. Runner throughput on the in-memory store with 64 workers (register system, read/write
    mix, history written to disk; the checker is not run), in three set-ups measured in
@@ -23,9 +23,11 @@
    prints the p50 latency the proxy adds per round trip (target: at most 50 us) and the
    8-connection throughput through it as a share of direct (target: at least 85 %), each as
    the median and range of the per-repeat figures, and the CPU each query costs the client's
-   thread and the proxy's (from /proc: steadier than rates when the machine is shared).
-   ``--proxy-loop uvloop`` runs the proxy's thread on uvloop (``pip install uvloop``) instead
-   of asyncio's loop.
+   thread and the proxy's relay process (from /proc: steadier than rates when the machine is
+   shared). ``--proxy-loop`` picks the relay's event loop (``auto``: uvloop when installed).
+   When ``socat`` is installed, a native forwarder (``socat ... fork``) is measured beside it
+   as a reference: what any user-space proxy costs on this machine (the extra loopback hop's
+   system calls and wake-ups), whatever its language.
 """
 
 from __future__ import annotations
@@ -34,7 +36,10 @@ import argparse
 import asyncio
 import gc
 import os
+import shutil
+import socket
 import statistics
+import subprocess
 import tempfile
 import threading
 import time
@@ -140,13 +145,14 @@ async def select_loop(dsn: str, queries: int) -> list[float]:
         await conn.close()
 
 
-def thread_cpu(native_id: int | None) -> float:
-    """CPU seconds (user + system) a thread of this process has used, from /proc (Linux): how
-    the proxy's thread is measured apart from the client's. 0 when unknown."""
-    if native_id is None:
+def cpu_seconds(stat: str | None) -> float:
+    """CPU seconds (user + system) used so far by the thread or process whose /proc ``stat``
+    file this is (Linux): how the client's thread and the relay process are measured apart.
+    0 when unknown."""
+    if stat is None:
         return 0.0
     try:
-        with open(f"/proc/self/task/{native_id}/stat") as f:
+        with open(stat) as f:
             fields = f.read().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
@@ -158,10 +164,11 @@ async def parallel_rate(
     queries: int,
     connections: int = 8,
     cpu: dict[str, list[float]] | None = None,
-    proxy_thread: int | None = None,
+    relay: str | None = None,
 ) -> float:
     """Queries per second over ``connections`` connections; with ``cpu``, also appends the CPU
-    microseconds per query of this (the client's) thread and of ``proxy_thread``."""
+    microseconds per query of this (the client's) thread and of the process whose /proc
+    ``stat`` is ``relay``."""
     import asyncpg
 
     conns = [await asyncpg.connect(dsn) for _ in range(connections)]
@@ -172,14 +179,14 @@ async def parallel_rate(
             for _ in range(per):
                 await conn.fetchval("SELECT 1")
 
-        me = threading.get_native_id()
-        client, proxy = thread_cpu(me), thread_cpu(proxy_thread)
+        me = f"/proc/self/task/{threading.get_native_id()}/stat"
+        client, proxy = cpu_seconds(me), cpu_seconds(relay)
         began = time.perf_counter()
         await asyncio.gather(*(loop(c) for c in conns))
         rate = per * connections / (time.perf_counter() - began)
         if cpu is not None:
-            cpu["client"].append((thread_cpu(me) - client) / (per * connections) * 1e6)
-            cpu["proxy"].append((thread_cpu(proxy_thread) - proxy) / (per * connections) * 1e6)
+            cpu["client"].append((cpu_seconds(me) - client) / (per * connections) * 1e6)
+            cpu["proxy"].append((cpu_seconds(relay) - proxy) / (per * connections) * 1e6)
         return rate
     finally:
         for conn in conns:
@@ -191,48 +198,70 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] * 1e6
 
 
-def proxy_loop_factory(name: str) -> Any:
-    """The proxy thread's event loop: asyncio's own, or uvloop's (when installed)."""
-    if name == "asyncio":
-        return None
-    import uvloop
-
-    return uvloop.new_event_loop
-
-
 def spread(values: list[float], fmt: str) -> str:
     median, low, high = (format(v, fmt) for v in (statistics.median(values), min(values), max(values)))
     return f"median {median} (min {low}, max {high})"
 
 
-async def bench_proxy(queries: int, rate_queries: int, repeat: int, loop_name: str = "asyncio") -> None:
-    """Direct against proxied, interleaved: each repeat runs the single-connection loop and the
-    8-connection rate on both paths back to back, and the figures compared are per-repeat
-    ratios and differences (a burst of load from elsewhere hits both sides of one repeat)."""
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def start_socat(host: str, port: int) -> tuple[subprocess.Popen[bytes], int] | None:
+    """A native forwarder in front of the server (``socat``, one process per connection), or
+    None when socat is not installed."""
+    if shutil.which("socat") is None:
+        return None
+    listen = free_port()
+    process = subprocess.Popen(
+        ["socat", f"TCP-LISTEN:{listen},bind=127.0.0.1,fork,reuseaddr,nodelay", f"TCP:{host}:{port},nodelay"],
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", listen)
+        except OSError:
+            await asyncio.sleep(0.02)
+            continue
+        writer.close()
+        return process, listen
+    process.kill()
+    return None
+
+
+async def bench_proxy(queries: int, rate_queries: int, repeat: int, loop_name: str = "auto") -> None:
+    """Direct against proxied (and the native reference), interleaved: each repeat runs the
+    single-connection loop and the 8-connection rate on every path back to back, and the
+    figures compared are per-repeat ratios and differences (a burst of load from elsewhere
+    hits every path of one repeat)."""
     dsn = os.environ.get("CHAOS_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
     _, host, port = find_address("pg", {"dsn": dsn})
-    proxy = Proxy(
-        "pg", (host, port), [], ScaledClock(), lambda f, v, injected: None, loop_factory=proxy_loop_factory(loop_name)
-    )
+    proxy = Proxy("pg", (host, port), [], ScaledClock(), lambda f, v, injected: None, loop=loop_name)
     await proxy.start()
-    proxied = rewrite(dsn, proxy.host, proxy.port)
+    paths = {"direct": dsn, "proxied": rewrite(dsn, proxy.host, proxy.port)}
+    socat = await start_socat(host, port)
+    if socat is not None:
+        paths["socat"] = rewrite(dsn, "127.0.0.1", socat[1])
     print(
-        f"\nproxy ({loop_name} loop on its own thread) in front of PostgreSQL at {host}:{port}, SELECT 1, "
+        f"\nproxy (relay process, {loop_name} loop) in front of PostgreSQL at {host}:{port}, SELECT 1, "
         f"{repeat} interleaved repeats of {queries} single-connection and {rate_queries} 8-connection queries"
+        + ("; socat: a native forwarder, for reference" if socat is not None else "")
     )
+    relay = f"/proc/{proxy.process.pid}/stat" if proxy.process is not None else None
     try:
-        single: dict[str, list[list[float]]] = {"direct": [], "proxied": []}
-        rates: dict[str, list[float]] = {"direct": [], "proxied": []}
-        cpu: dict[str, dict[str, list[float]]] = {name: {"client": [], "proxy": []} for name in rates}
-        thread = proxy.net.thread
-        native = thread.native_id if thread is not None else None
+        single: dict[str, list[list[float]]] = {name: [] for name in paths}
+        rates: dict[str, list[float]] = {name: [] for name in paths}
+        cpu: dict[str, dict[str, list[float]]] = {name: {"client": [], "proxy": []} for name in paths}
+        order = list(paths.items())
         for i in range(repeat):
-            order = (("direct", dsn), ("proxied", proxied))
             for name, target in order if i % 2 == 0 else order[::-1]:
                 single[name].append(await select_loop(target, queries))
-                rates[name].append(await parallel_rate(target, rate_queries, cpu=cpu[name], proxy_thread=native))
+                rates[name].append(await parallel_rate(target, rate_queries, cpu=cpu[name], relay=relay))
         print(f"  {'path':<8} {'p50 us':>8} {'p90 us':>8} {'p99 us':>8} {'1 conn q/s':>11} {'8 conns q/s':>12}")
-        for name in ("direct", "proxied"):
+        for name in paths:
             runs = single[name]
             p50 = statistics.median(pct(r, 50) for r in runs)
             p90 = statistics.median(pct(r, 90) for r in runs)
@@ -240,17 +269,22 @@ async def bench_proxy(queries: int, rate_queries: int, repeat: int, loop_name: s
             one = statistics.median(len(r) / sum(r) for r in runs)
             many = statistics.median(rates[name])
             print(f"  {name:<8} {p50:>8.0f} {p90:>8.0f} {p99:>8.0f} {one:>11,.0f} {many:>12,.0f}")
-        added = [pct(p, 50) - pct(d, 50) for p, d in zip(single["proxied"], single["direct"], strict=True)]
-        ratio = [p / d * 100 for p, d in zip(rates["proxied"], rates["direct"], strict=True)]
-        print(f"  added p50 latency per round trip (us): {spread(added, '.0f')}   target: at most 50")
-        print(f"  8-connection throughput, % of direct:  {spread(ratio, '.0f')}   target: at least 85")
+        for name in [n for n in paths if n != "direct"]:
+            added = [pct(p, 50) - pct(d, 50) for p, d in zip(single[name], single["direct"], strict=True)]
+            ratio = [p / d * 100 for p, d in zip(rates[name], rates["direct"], strict=True)]
+            targets = ("   target: at most 50", "   target: at least 85") if name == "proxied" else ("", "")
+            print(f"  {name}: added p50 latency per round trip (us): {spread(added, '.0f')}{targets[0]}")
+            print(f"  {name}: 8-connection throughput, % of direct:  {spread(ratio, '.0f')}{targets[1]}")
         print(
             f"  CPU us per 8-connection query: client thread {statistics.median(cpu['direct']['client']):.1f} direct, "
-            f"{statistics.median(cpu['proxied']['client']):.1f} proxied; proxy thread "
+            f"{statistics.median(cpu['proxied']['client']):.1f} proxied; relay process "
             f"{statistics.median(cpu['proxied']['proxy']):.1f} (less sensitive to load from elsewhere than rates)"
         )
     finally:
         await proxy.close()
+        if socat is not None:
+            socat[0].terminate()
+            socat[0].wait()
 
 
 def main() -> None:
@@ -259,7 +293,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--queries", type=int, default=3000, help="single-connection round trips per repeat")
     parser.add_argument("--rate-queries", type=int, default=24000, help="8-connection queries per repeat")
-    parser.add_argument("--proxy-loop", choices=("asyncio", "uvloop"), default="asyncio")
+    parser.add_argument("--proxy-loop", choices=("auto", "uvloop", "asyncio"), default="auto")
     parser.add_argument("--skip-proxy", action="store_true")
     parser.add_argument("--proxy-only", action="store_true")
     args = parser.parse_args()

@@ -5,8 +5,8 @@
   adapters; :class:`ServerCrash`.
 * :mod:`chaos.faults.proxy` and :mod:`chaos.faults.network`: a TCP proxy with Toxiproxy's
   faults, put in front of a real server by rewriting the store's address;
-  :mod:`chaos.faults.toxics` times each toxic, :mod:`chaos.faults.netloop` runs the proxy on
-  a thread of its own and brings its events back to the client's thread.
+  :mod:`chaos.faults.relay` moves the bytes in a process of its own, driven over
+  :mod:`chaos.faults.channel`; :mod:`chaos.faults.toxics` times each toxic.
 """
 
 from typing import TYPE_CHECKING

@@ -659,7 +659,7 @@ class FaultLayer:
             for proxy in self._proxies:
                 with contextlib.suppress(Exception):
                     await proxy.close()
-        finally:  # even when interrupted: no proxy thread or socket outlives the layer
+        finally:  # even when interrupted: no relay process or socket outlives the layer
             for proxy in self._proxies:
                 proxy.abort()
         self._closed = True

@@ -20,8 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import BadInput, Unreachable
-from .netloop import Emit
-from .proxy import Proxy
+from .proxy import Emit, Proxy
 from .spec import NETWORK_ADDRESS_KEYS, NetworkFault
 from .toxics import Toxic
 

@@ -21,9 +21,11 @@ overtakes the one before it).
 from __future__ import annotations
 
 import random
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
-from .spec import NetworkFault
+if TYPE_CHECKING:
+    from .spec import NetworkFault
 
 Piece = tuple[float, bytes]
 """When a piece of a chunk leaves a stage (loop time, seconds), and its bytes."""
@@ -44,8 +46,19 @@ class Toxic:
         self.rng = random.Random(f"{seed}/fault/{index}")
         self.delays = random.Random(f"{seed}/fault/{index}/delays")
         self.enabled = False
-        """Written by the client thread (schedules, healing), read by the proxy thread."""
+        """On in the proxy (its schedules, healing) and, by its requests, in the relay process."""
         self.directions = ("upstream", "downstream") if spec.direction == "both" else (spec.direction,)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What the relay process receives: the spec's values as plain attributes (the relay
+        then needs no schema, which keeps its start-up short), without the activity window,
+        which the proxy's schedules keep."""
+        state = dict(self.__dict__)
+        spec = self.spec
+        state["spec"] = SimpleNamespace(
+            **{name: getattr(spec, name) for name in type(spec).model_fields if name != "active"}
+        )
+        return state
 
     def choose(self) -> bool:
         """Does the next accepted connection get this toxic? (Toxiproxy's ``toxicity``)"""

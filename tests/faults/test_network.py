@@ -27,9 +27,11 @@ def upstream_of(dsn: str) -> tuple[str, int]:
     return host, port
 
 
-@pytest.fixture
-async def make_proxy() -> AsyncIterator[Callable[..., Any]]:
-    """Builds proxies (closed at the end of the test) from the YAML of network faults."""
+@pytest.fixture(params=["uvloop", "asyncio"])
+async def make_proxy(request: pytest.FixtureRequest) -> AsyncIterator[Callable[..., Any]]:
+    """Builds proxies (closed at the end of the test) from the YAML of network faults, relaying
+    on each event loop the relay process can run: uvloop (the default where it is installed)
+    and asyncio's own (where it is not)."""
     made: list[Proxy] = []
 
     async def make(upstream: tuple[str, int], faults: str, seed: int = 1) -> tuple[Proxy, Events]:
@@ -41,6 +43,7 @@ async def make_proxy() -> AsyncIterator[Callable[..., Any]]:
             toxics,
             ScaledClock(),
             lambda f, v, injected: events.append({"f": f, "value": v, "injected": injected}),
+            loop=request.param,
         )
         await proxy.start()
         made.append(proxy)

@@ -1,4 +1,4 @@
-"""The proxy's thread and sockets never outlive it: not at the end of a run, not on Ctrl-C, not
+"""The proxy's relay process and sockets never outlive it: not at the end of a run, not on Ctrl-C, not
 when closing is itself interrupted."""
 
 from __future__ import annotations
@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import threading
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +27,20 @@ from ..test_runner import assert_history_invariants
 from .conftest import specs
 
 
-def proxy_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("chaos-proxy-")]
+def relay_processes() -> list[int]:
+    """The live relay processes this process started (from /proc: Linux)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat[1]) == os.getpid() and stat[0] != "Z" and b"chaos.faults.relay" in cmdline:
+            found.append(int(entry.name))
+    return found
 
 
 async def refused(port: int) -> bool:
@@ -43,14 +57,14 @@ def pgtest(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(adapters.BACKENDS, "pgtest", "tests.faults.pgstore:PgStore")
 
 
-async def test_ctrl_c_leaves_no_listener_or_thread(tmp_path: Path, pg_dsn: str, pgtest: None) -> None:
+async def test_ctrl_c_leaves_no_listener_or_relay_process(tmp_path: Path, pg_dsn: str, pgtest: None) -> None:
     sent: list[bool] = []
-    seen: list[list[str]] = []
+    seen: list[list[int]] = []
 
     def progress(stats: Stats) -> None:
         if stats.faults and stats.completed > 5 and not sent:  # toxics on, operations flowing: interrupt
             sent.append(True)
-            seen.append([t.name for t in proxy_threads()])
+            seen.append(relay_processes())
             os.kill(os.getpid(), signal.SIGINT)
 
     faults = [{"kind": "network", "store": "db", "toxic": "latency", "latency": "1ms", "direction": "both"}]
@@ -71,9 +85,9 @@ async def test_ctrl_c_leaves_no_listener_or_thread(tmp_path: Path, pg_dsn: str, 
     runner = Pipeline(loads(text), tmp_path / "r", on_progress=progress)
     result = await runner.run()
     assert sent and result.interrupted and result.exit_code == 130
-    assert seen == [["chaos-proxy-db"]], "the proxy ran on its own thread"
-    assert proxy_threads() == [], "its thread was joined"
     [proxy] = runner.faults.proxies  # type: ignore[union-attr]
+    assert seen == [[proxy.process.pid]], "the proxy relayed in a process of its own"
+    assert relay_processes() == [], "that process has ended"
     assert proxy.connections >= 1 and await refused(proxy.port), "its port is closed"
     history = result.run_dir / "history.jsonl"
     nemesis = [e["value"] for e in read_events(history) if e["process"] == "nemesis"]
@@ -82,7 +96,7 @@ async def test_ctrl_c_leaves_no_listener_or_thread(tmp_path: Path, pg_dsn: str, 
     assert_history_invariants(history)
 
 
-async def test_an_interrupted_close_still_stops_the_thread_and_closes_the_sockets(pg_dsn: str) -> None:
+async def test_an_interrupted_close_still_ends_the_relay_and_closes_the_sockets(pg_dsn: str) -> None:
     layer = FaultLayer(
         specs("- {kind: network, store: db, toxic: latency, latency: 1h}"), 1, ScaledClock(), stores=["db"]
     )
@@ -95,7 +109,7 @@ async def test_an_interrupted_close_still_stops_the_thread_and_closes_the_socket
     closing.cancel()
     with pytest.raises(asyncio.CancelledError):
         await closing
-    assert proxy_threads() == []
+    assert relay_processes() == []
     assert await refused(proxy.port)
     try:
         rest = await reader.read()
@@ -128,4 +142,59 @@ async def test_a_proxy_that_cannot_reach_its_server_resets_the_client() -> None:
         finally:
             writer.close()
     await layer.aclose()
-    assert proxy_threads() == [] and [e["value"]["phase"] for e in events] == ["start", "end"]
+    assert relay_processes() == [] and [e["value"]["phase"] for e in events] == ["start", "end"]
+
+
+async def test_a_relay_that_dies_leaves_the_proxy_usable_to_the_end() -> None:
+    """A relay process killed from outside: its clients' connections end, and switching,
+    healing and closing the proxy still return (they have nothing left to switch)."""
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    layer = FaultLayer(specs("- {kind: network, store: db, toxic: latency, latency: 1ms}"), 1, ScaledClock())
+    try:
+        await layer.start({"db": {"dsn": f"postgresql://u@127.0.0.1:{port}/db"}})
+        [proxy] = layer.proxies
+        reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+        assert proxy.process is not None
+        os.kill(proxy.process.pid, signal.SIGKILL)
+        assert await asyncio.wait_for(reader.read(), 5) == b"", "the connection ended with the relay"
+        writer.close()
+        proxy.set_active(0, False)
+        await layer.aclose()
+        assert relay_processes() == [] and await refused(proxy.port)
+        assert [e["value"]["phase"] for e in layer.events] == ["start", "end"]
+    finally:
+        server.close()
+
+
+def test_a_relay_ends_when_the_process_that_started_it_is_killed(tmp_path: Path) -> None:
+    """SIGKILL leaves no clean-up to the run: the relay sees its socket pair close and exits,
+    resetting its connections, so that no proxy outlives a killed run."""
+    script = tmp_path / "start.py"
+    script.write_text(
+        "import asyncio, sys\n"
+        "from chaos.clock import ScaledClock\n"
+        "from chaos.faults.proxy import Proxy\n"
+        "async def main():\n"
+        "    proxy = Proxy('db', ('127.0.0.1', 9), [], ScaledClock(), lambda *a: None)\n"
+        "    await proxy.start()\n"
+        "    print(proxy.process.pid, flush=True)\n"
+        "    await asyncio.sleep(60)\n"
+        "asyncio.run(main())\n"
+    )
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE)
+    try:
+        assert parent.stdout is not None
+        relay = int(parent.stdout.readline())
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{relay}").exists() and time.monotonic() < deadline:
+            state = Path(f"/proc/{relay}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            if state == "Z":
+                break  # exited; its parent is gone, so init reaps it
+            time.sleep(0.02)
+        else:
+            assert not Path(f"/proc/{relay}").exists(), "the relay outlived its run"
+    finally:
+        parent.kill()
