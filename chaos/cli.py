@@ -80,8 +80,14 @@ class _Chaos(click.Group):
                 _error(exc.render())
                 code = exc.exit_code
         if COMMAND:  # every file is written and closed: end here, before the interpreter's own
-            sys.stdout.flush()  # teardown, where a last signal would find its default handler
-            sys.stderr.flush()  # again and kill the process without an exit code of ours
+            # teardown, where a last signal would find its default handler again and kill the
+            # process without an exit code of ours
+            seen = SIGNALS.ending()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            if SIGNALS.count > seen and code != ExitCode.INTERRUPTED:  # while flushing: interrupted all the same
+                _error("interrupted")
+                code = ExitCode.INTERRUPTED
             os._exit(int(code or 0))
         sys.exit(int(code or 0))
 

@@ -43,11 +43,14 @@ class Signals:
         self._held = 0
         self._pending = False
         self._installed = 0
+        self._ending = False
 
     def handle(self, signum: int, frame: Any) -> None:
         self.count += 1
         if self.count >= 3:
             os._exit(INTERRUPTED)
+        if self._ending:
+            return
         loop, callback = self._loop, self._callback
         if loop is not None and callback is not None and not loop.is_closed():
             loop.call_soon_threadsafe(callback)
@@ -86,6 +89,14 @@ class Signals:
             EARLY_SIGNALS.clear()
             self._pending = True
         return previous
+
+    def ending(self) -> int:
+        """The command has decided how it ends and is only flushing its output: from now on a
+        signal is counted, never raised (a ``KeyboardInterrupt`` there would be a traceback,
+        and one that came as the process exits was lost). Returns the count so far, for the
+        caller to see whether one came meanwhile."""
+        self._ending = True
+        return self.count
 
     @property
     def holding(self) -> bool:
