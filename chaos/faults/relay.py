@@ -48,7 +48,7 @@ import socket
 import struct
 import sys
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .channel import read_frame, write_frame
@@ -480,14 +480,16 @@ class Relay:
         """Upstream connects and flow pumps: cancelled at shutdown."""
         self._closing = False
         self._down: list[Toxic] = []
-        self._relisten: asyncio.Task[None] | None = None
+        self._relisten: asyncio.Task[int] | None = None
 
     def stats(self) -> dict[str, Any]:
         return {"connections": self.connections, "bytes": dict(self.bytes), "writes": dict(self.writes)}
 
-    async def listen(self) -> None:
+    async def listen(self) -> int:
+        """Listen (on a free port the first time, on the same one after a ``down`` toxic)."""
         self._server = await self.loop.create_server(self._new_connection, self.host, self.port, reuse_address=True)
         self.port = self._server.sockets[0].getsockname()[1]
+        return self.port
 
     async def listening(self) -> None:
         """Return once the port accepts connections again (after a ``down`` toxic ended)."""
@@ -639,19 +641,21 @@ class Relay:
 
 
 async def serve(sock: socket.socket) -> None:
-    """Answer the proxy's requests on ``sock`` until it closes its end."""
+    """Answer the proxy's requests on ``sock`` until it closes its end. Requests are carried
+    out in the order they come; those that wait (``start``, ``listening``, ``shutdown``) are
+    answered when they are done, the others at once."""
     reader, writer = await asyncio.open_connection(sock=sock)
+    loop = asyncio.get_running_loop()
+    relay: Relay | None = None
+    pending: set[asyncio.Task[None]] = set()
 
     def send(message: tuple[Any, ...]) -> None:
         if not writer.is_closing():
             write_frame(writer, message)
 
-    relay: Relay | None = None
-    pending: set[asyncio.Task[None]] = set()
-
-    async def answer(number: int, work: Any) -> None:
+    async def answer(number: int, work: Awaitable[Any]) -> None:
         try:
-            result = await work if asyncio.iscoroutine(work) else work
+            result = await work
         except Exception as exc:  # reported to the proxy, which raises it there
             send(("reply", number, False, f"{type(exc).__name__}: {exc}"))
         else:
@@ -666,20 +670,21 @@ async def serve(sock: socket.socket) -> None:
             if op == "start":
                 upstream, toxics, host = args
                 relay = Relay(upstream, toxics, host, lambda value: send(("event", value)))
-                work: Any = _started(relay)
-            elif relay is None:
-                work = _fail(f"{op!r} before start")
-            elif op == "switch":
-                work = _call(relay.switch, *args)
-            elif op == "stats":
-                work = _call(relay.stats)
-            elif op == "listening":
-                work = relay.listening()
-            elif op == "shutdown":
-                work = relay.shutdown()
+                work: Awaitable[Any] = relay.listen()
+            elif relay is not None and op in ("listening", "shutdown"):
+                work = getattr(relay, op)()
+            elif relay is not None and op in ("switch", "stats"):
+                try:
+                    result = getattr(relay, op)(*args)
+                except Exception as exc:
+                    send(("reply", number, False, f"{type(exc).__name__}: {exc}"))
+                else:
+                    send(("reply", number, True, result))
+                continue
             else:
-                work = _fail(f"unknown request {op!r}")
-            task = asyncio.get_running_loop().create_task(answer(number, work))
+                send(("reply", number, False, f"unexpected request {op!r}"))
+                continue
+            task = loop.create_task(answer(number, work))
             pending.add(task)
             task.add_done_callback(pending.discard)
     finally:
@@ -688,19 +693,6 @@ async def serve(sock: socket.socket) -> None:
         for task in list(pending):
             task.cancel()
         writer.close()
-
-
-async def _started(relay: Relay) -> int:
-    await relay.listen()
-    return relay.port
-
-
-async def _call(fn: Callable[..., Any], *args: Any) -> Any:
-    return fn(*args)
-
-
-async def _fail(message: str) -> None:
-    raise RuntimeError(message)
 
 
 def new_loop(name: str) -> asyncio.AbstractEventLoop:
