@@ -108,8 +108,7 @@ class _Side(asyncio.Protocol):
         self.conn.flow_to(self).source_resume()
 
     def write(self, data: bytes, direction: str) -> bool:
-        """Write ``data`` toward this side, counted first (the other thread may see the bytes
-        arrive before this one runs its next line)."""
+        """Write ``data`` toward this side, counted in the relay's ``stats``."""
         transport = self.transport
         if transport is None or transport.is_closing():
             return False
