@@ -67,6 +67,8 @@ class Execution:
     wall_seconds: float
     faults: list[FaultUsage] = field(default_factory=list)
     stores: list[StoreUsage] = field(default_factory=list)
+    fault_problems: list[str] = field(default_factory=list)
+    """Faults that stopped working during the run (:meth:`chaos.faults.FaultLayer.problems`)."""
     unexpected_errors: dict[str, int] = field(default_factory=dict)
     """Exceptions from the system's own code recorded as ``info`` under
     ``system.unexpected_errors: info``, by type (empty otherwise: the first one stops the run)."""

@@ -56,6 +56,7 @@ def warnings(execution: Execution, checks: Sequence[Check]) -> list[str]:
             f"{len(experiment.faults)} fault(s) declared under faults:, which an exploration does not "
             "inject (it places its own: explore.crashes, explore.pauses)"
         )
+    found.extend(execution.fault_problems)
     for store in execution.stores:
         if store.calls and store.errors == store.calls:
             found.append(f"store {store.name!r} ({store.adapter}) answered all {store.calls} calls with errors")

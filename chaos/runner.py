@@ -169,6 +169,7 @@ class Runner:
             wall_seconds=time.monotonic() - wall_start,
             faults=[FaultUsage(*usage) for usage in self.faults.usage()] if self.faults is not None else [],
             stores=[StoreUsage(m.name, m.kind, m.calls, m.errors) for m in self._meters],
+            fault_problems=self.faults.problems() if self.faults is not None else [],
             unexpected_errors=dict(sorted(self._unexpected.items())),
             deterministic=self._deterministic(ended),
             memory_limit=self.memory_limit if self.out_of_memory else 0,

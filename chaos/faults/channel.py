@@ -56,10 +56,17 @@ class RelayError(RuntimeError):
 class Channel:
     """The proxy's end of the socket pair (client thread only)."""
 
-    def __init__(self, sock: socket.socket, on_event: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        on_event: Callable[[dict[str, Any]], None],
+        on_lost: Callable[[], None] = lambda: None,
+    ) -> None:
         sock.setblocking(False)
         self._sock = sock
         self._on_event = on_event
+        self._on_lost = on_lost
+        """Called when the relay's end closes first: the relay exited on its own."""
         self._buffer = bytearray()
         self._number = 0
         self._replies: dict[int, tuple[bool, Any]] = {}
@@ -102,8 +109,10 @@ class Channel:
             except OSError:
                 data = b""
             if not data:
+                self._dispatch()  # what it sent before it went
                 self.close()
-                break
+                self._on_lost()
+                return
             self._buffer += data
         self._dispatch()
 

@@ -668,6 +668,11 @@ class FaultLayer:
     def proxies(self) -> list[Any]:
         return list(self._proxies)
 
+    def problems(self) -> list[str]:
+        """Faults that stopped working during the run, one line each (a network proxy whose
+        relay process was killed): what was declared was not injected from then on."""
+        return [proxy.lost for proxy in self._proxies if proxy.lost]
+
     def usage(self) -> list[tuple[int, str, int, int]]:
         """``(index, kind, matched, fired)`` of every declared fault, in declaration order: an
         in-process fault counts the calls it matched while active; a pause window and a network

@@ -105,6 +105,9 @@ class Proxy:
         self._stats: dict[str, Any] = {"connections": 0, "bytes": {}, "writes": {}}
         self._schedules: list[asyncio.Task[None]] = []
         self._healed = False
+        self.lost: str | None = None
+        """Set when the relay process ended on its own during the run (it was killed): from
+        then on nothing was relayed, and no toxic injected."""
 
     @property
     def address(self) -> tuple[str, int]:
@@ -151,7 +154,7 @@ class Proxy:
             raise Unreachable(f"store {self.store!r}: cannot start the network proxy: {exc}") from None
         finally:
             theirs.close()
-        self._channel = Channel(ours, self._relayed)
+        self._channel = Channel(ours, self._relayed, self._relay_lost)
         self._channel.attach(asyncio.get_running_loop())
         try:
             async with asyncio.timeout(START_TIMEOUT):
@@ -263,6 +266,19 @@ class Proxy:
     def _relayed(self, value: dict[str, Any]) -> None:
         """A per-connection event from the relay."""
         self._emit("network", value, True)
+
+    def _relay_lost(self) -> None:
+        """The relay process ended without being asked to: say so in the history, and keep it
+        for the run's health warnings (the faults declared on this store stopped there)."""
+        if not self.port:
+            return  # it never started: start() says so
+        process = self.process
+        code = None
+        if process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                code = process.wait(1)
+        self.lost = f"the network proxy of store {self.store!r} stopped during the run (exit code {code})"
+        self._emit("network", {"store": self.store, "action": "proxy lost", "exit_code": code}, False)
 
 
 def _child_env() -> dict[str, str]:

@@ -162,7 +162,10 @@ async def test_a_relay_that_dies_leaves_the_proxy_usable_to_the_end() -> None:
         proxy.set_active(0, False)
         await layer.aclose()
         assert relay_processes() == [] and await refused(proxy.port)
-        assert [e["value"]["phase"] for e in layer.events] == ["start", "end"]
+        seen = [e["value"].get("phase") or e["value"]["action"] for e in layer.events]
+        assert seen == ["start", "proxy lost", "end"]
+        assert proxy.lost == "the network proxy of store 'db' stopped during the run (exit code -9)"
+        assert layer.problems() == [proxy.lost]
     finally:
         server.close()
 
@@ -198,3 +201,41 @@ def test_a_relay_ends_when_the_process_that_started_it_is_killed(tmp_path: Path)
             assert not Path(f"/proc/{relay}").exists(), "the relay outlived its run"
     finally:
         parent.kill()
+
+
+async def test_a_relay_killed_during_a_run_is_in_the_history_and_a_health_warning(
+    tmp_path: Path, pg_dsn: str, pgtest: None
+) -> None:
+    """From the moment its relay dies, a store's network faults inject nothing: the run says
+    so rather than reporting the rest of it as tested under those faults."""
+    killed: list[int] = []
+    runner: Pipeline | None = None
+
+    def progress(stats: Stats) -> None:
+        if stats.completed > 20 and not killed and runner is not None and runner.faults is not None:
+            [proxy] = runner.faults.proxies
+            killed.append(proxy.process.pid)
+            os.kill(proxy.process.pid, signal.SIGKILL)
+
+    text = yaml.safe_dump(
+        {
+            "name": "relay-killed",
+            "seed": 1,
+            "duration": "1500ms",
+            "concurrency": 2,
+            "stores": {"db": {"adapter": "pgtest", "settings": {"dsn": pg_dsn}}},
+            "system": "register",
+            "workload": {"keys": 1, "mix": {"read": 1, "write": 1}, "rate": 200},
+            "faults": [{"kind": "network", "store": "db", "toxic": "latency", "latency": "1ms"}],
+            "checks": [{"model": "cas-register"}],
+        },
+        sort_keys=False,
+    )
+    runner = Pipeline(loads(text), tmp_path / "r", on_progress=progress, strict=True)
+    result = await runner.run()
+    assert killed
+    message = "the network proxy of store 'db' stopped during the run (exit code -9)"
+    assert message in result.warnings
+    assert result.exit_code == 2, "under --strict the run could not have tested what it declared"
+    nemesis = [e["value"] for e in read_events(result.run_dir / "history.jsonl") if e["process"] == "nemesis"]
+    assert {"store": "db", "action": "proxy lost", "exit_code": -9} in nemesis
