@@ -2,36 +2,40 @@
 
     python bench/explore.py [--strategies exhaustive,random,pct] [--designs naive-1,...] [--time-limit 120]
     python bench/explore.py --designs profile-cleaner-working --strategies exhaustive --jobs 1,2 --repeat 3
+    python bench/explore.py --designs profile-cleaner-working --strategies random,pct --jobs 1,2 --executions 50000
 
 For each design's experiment in ``experiments/explore/`` and each strategy, it prints the
 executions run and distinct states seen (and per second), the wall time until the first
 violation (or until the bounded space was covered, for the correct designs), and the number
 of operations in the shrunk counterexample. The seed's model checker needed 3 operations.
 
-``--jobs 1,2`` runs each exhaustive exploration with 1 and with 2 worker processes (levels
-fanned out as ``chaos run --jobs`` does, worker start-up included in the time), ``--repeat``
-times each, alternating, and prints the speed-up of every job count over 1 job (median and
-range over the repeats). Results must not differ: the bench says so if they do. ``cpu s`` is the
-CPU time the run took over all its processes and ``cores`` that divided by the wall time: on a
-machine shared with other work, the cores a run actually got, which bounds its speed-up. The
-first and last lines say how much a second process gets done on the machine at that moment (a
-fixed pure-Python loop in one process, then in two at once).
+``--jobs 1,2`` runs each exploration with 1 and with 2 worker processes (an exhaustive one's
+levels, or a random or PCT one's executions, fanned out as ``chaos run --jobs`` does, worker
+start-up included in the time), ``--repeat`` times each, alternating, and prints the speed-up
+of every job count over 1 job (median and range over the repeats). A random or PCT exploration
+runs a budget of ``--executions`` (default 20,000). Results must not differ: the bench says so
+if they do. ``cpu s`` is the CPU time the run took over all its processes and ``cores`` that
+divided by the wall time: on a machine shared with other work, the cores a run actually got,
+which bounds its speed-up. The first and last lines say how much a second process gets done on
+the machine at that moment (a fixed pure-Python loop in one process, then in two at once).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import multiprocessing
 import os
 import resource
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 from chaos.executors import Workers
 from chaos.experiment import Experiment, load
 from chaos.exploration import Exploration, Explorer, shrink
-from chaos.exploration.parallel import LevelSearch
+from chaos.exploration.parallel import LevelSearch, SampleSearch
 
 EXPLORE = Path(__file__).resolve().parent.parent / "experiments" / "explore"
 
@@ -42,6 +46,7 @@ def main() -> None:
     parser.add_argument("--designs", help="comma-separated file stems of experiments/explore (default: all)")
     parser.add_argument("--time-limit", type=float, default=120.0, help="seconds per design and strategy")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--executions", type=int, default=20_000, help="budget of a random or PCT run (with --jobs)")
     parser.add_argument("--jobs", help="comma-separated worker counts to compare on exhaustive strategies, e.g. 1,2")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each job count (with --jobs)")
     args = parser.parse_args()
@@ -93,9 +98,12 @@ def _explore(experiment: Experiment, seed: int, jobs: int) -> tuple[Exploration,
     started = time.perf_counter()
     if jobs == 1:
         report = explorer.explore()
-    else:
+    elif experiment.explore.strategy == "exhaustive":
         with LevelSearch(explorer, Workers(jobs=jobs)) as search_level:
             report = explorer.explore(search_level=search_level)
+    else:
+        with SampleSearch(explorer, Workers(jobs=jobs)) as sample:
+            report = explorer.explore(sample=sample)
     return report, time.perf_counter() - started, _cpu() - cpu
 
 
@@ -122,7 +130,7 @@ def machine_parallelism(jobs: int) -> float:
 
 
 def compare_jobs(paths: list[Path], args: argparse.Namespace) -> None:
-    """Wall time of each exhaustive exploration with each job count, alternating runs."""
+    """Wall time of each exploration with each job count, alternating runs."""
     counts = [int(n) for n in args.jobs.split(",")]
     top = max(counts)
     print(
@@ -131,13 +139,17 @@ def compare_jobs(paths: list[Path], args: argparse.Namespace) -> None:
         flush=True,
     )
     print(
-        f"{'design':<26} {'jobs':>4} {'run':>3} {'result':<10} {'executions':>10} {'states':>9} {'seconds':>8}"
-        f" {'cpu s':>7} {'cores':>5}"
+        f"{'design and strategy':<38} {'jobs':>4} {'run':>3} {'result':<10} {'executions':>10} {'states':>9}"
+        f" {'seconds':>8} {'cpu s':>7} {'cores':>5}"
     )
-    for path in paths:
+    for path, strategy in itertools.product(paths, args.strategies.split(",")):
         experiment = load(path).experiment
-        spec = experiment.explore.model_copy(update={"strategy": "exhaustive", "time_limit": args.time_limit})
+        update: dict[str, Any] = {"strategy": strategy, "time_limit": args.time_limit}
+        if strategy != "exhaustive":
+            update["executions"] = args.executions
+        spec = experiment.explore.model_copy(update=update)
         experiment = experiment.model_copy(update={"explore": spec})
+        label = f"{path.stem} {strategy}"
         times: dict[int, list[float]] = {n: [] for n in counts}
         shapes = set()
         for run in range(1, args.repeat + 1):
@@ -149,7 +161,7 @@ def compare_jobs(paths: list[Path], args: argparse.Namespace) -> None:
                 choices = tuple(found.execution.choices) if found else ()
                 shapes.add((result, report.executions, report.states, report.plans, choices))
                 print(
-                    f"{path.stem:<26} {jobs:>4} {run:>3} {result:<10} {report.executions:>10,} "
+                    f"{label:<38} {jobs:>4} {run:>3} {result:<10} {report.executions:>10,} "
                     f"{report.states:>9,} {elapsed:>8.2f} {cpu:>7.1f} {cpu / elapsed:>5.2f}",
                     flush=True,
                 )
@@ -157,11 +169,11 @@ def compare_jobs(paths: list[Path], args: argparse.Namespace) -> None:
         for jobs in counts[1:]:
             ratios = sorted(b / t for b, t in zip(base, times[jobs], strict=True))
             print(
-                f"{path.stem}: {jobs} jobs vs {counts[0]}: speed-up median {statistics.median(ratios):.2f}x "
+                f"{label}: {jobs} jobs vs {counts[0]}: speed-up median {statistics.median(ratios):.2f}x "
                 f"(range {ratios[0]:.2f}-{ratios[-1]:.2f} over {len(ratios)} runs); seconds "
                 f"{counts[0]} job(s) {statistics.median(base):.1f}, {jobs} jobs {statistics.median(times[jobs]):.1f}"
             )
-        print(f"{path.stem}: results {'identical' if len(shapes) == 1 else 'DIFFER: ' + repr(shapes)} across runs")
+        print(f"{label}: results {'identical' if len(shapes) == 1 else 'DIFFER: ' + repr(shapes)} across runs")
     print(
         f"machine after: {top} busy processes get {machine_parallelism(top):.2f}x the work of one done per second "
         f"(load average {os.getloadavg()[0]:.2f})"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import pytest
 
 from chaos.executors import Workers
 from chaos.experiment import load
+from chaos.exploration import parallel
 from chaos.exploration.parallel import shards
 from chaos.failure_db import FailureDB
 from chaos.pipeline import Pipeline
@@ -81,6 +83,62 @@ def test_the_working_cleaner_fans_out_and_stays_valid_over_a_level(tmp_path: Pat
     assert [r.verdict for r in results] == ["valid", "valid"]
     assert answer(results[0]) == answer(results[1])
     assert results[1].exploration is not None and results[1].exploration.exhausted
+
+
+def sampled(tmp_path: Path, name: str, strategy: str, executions: int, time_limit: str = "10m") -> Path:
+    """An explore experiment run as a random or PCT exploration with an execution budget."""
+    text = (EXPLORE / f"{name}.yaml").read_text()
+    limit = f"time_limit: {time_limit}"
+    if "time_limit: " in text:
+        text, limit = re.sub(r"time_limit: \S+", limit, text), ""
+    text = text.replace("strategy: exhaustive", f"strategy: {strategy}\n  executions: {executions}\n  {limit}")
+    path = tmp_path / f"{name}-{strategy}.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "strategy"),
+    [
+        ("profile-working-2", "random"),  # valid: the whole budget, every count the same
+        ("profile-naive-2", "random"),  # a violation in a fanned-out round: the lowest-numbered one
+        ("profile-cleaner-naive", "pct"),  # a background actor, PCT's priorities
+    ],
+)
+def test_sampled_explorations_on_two_jobs_give_the_answer_of_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, strategy: str
+) -> None:
+    """Execution number i is the same execution in any process: ranges of them go to the
+    workers, and the answer (verdict, counts, states, the shrunk trace) is one process's."""
+    monkeypatch.setattr(parallel, "SAMPLES_PER_SHARD", 4)  # violations come after the first range
+    path = sampled(tmp_path, name, strategy, 600)
+    one, two = (
+        Pipeline(load(path), tmp_path / str(jobs), workers=Workers(jobs=jobs, worth=0.0), report=False).run_sync()
+        for jobs in (1, 2)
+    )
+    assert one.exploration is not None and two.exploration is not None
+    assert one.exploration.workers == "" and two.exploration.workers == "2 processes"
+    assert answer(two) == answer(one)
+    assert one.exploration.executions == 600 or one.exploration.found is not None
+    assert (one.exploration.found is not None) == (name != "profile-working-2")
+
+
+def test_a_sampled_exploration_that_is_quick_stays_in_this_process(tmp_path: Path) -> None:
+    """A budget that takes less than ``worth`` seconds: no worker process is started for it."""
+    path = sampled(tmp_path, "profile-working-2", "random", 300)
+    result = Pipeline(load(path), tmp_path / "r", workers=Workers(jobs=2, worth=60.0), report=False).run_sync()
+    assert result.exploration is not None and result.exploration.executions == 300
+    assert result.exploration.workers == ""
+
+
+def test_a_sampled_exploration_on_two_jobs_stops_at_its_time_limit(tmp_path: Path) -> None:
+    """Sampling has no space to cover: its limit is how long it samples, as in one process."""
+    path = sampled(tmp_path, "profile-cleaner-working", "random", 10_000_000, time_limit="2s")
+    result = Pipeline(load(path), tmp_path / "r", workers=Workers(jobs=2, worth=0.0), report=False).run_sync()
+    exploration = result.exploration
+    assert exploration is not None and exploration.workers == "2 processes"
+    assert exploration.stopped == "time limit of 2s reached" and result.exit_code == 0
+    assert 0 < exploration.executions < 10_000_000
 
 
 def test_shards_cover_a_level_in_order() -> None:

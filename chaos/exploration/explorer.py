@@ -15,6 +15,7 @@ Every execution's history is checked with the experiment's first check's model.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import random
 import time
@@ -117,6 +118,17 @@ Progress = Callable[[Exploration], None]
 SearchLevel = Callable[[Exploration, int, list[Plan], float, Progress | None], bool]
 """Searches one level of an exhaustive exploration: ``(report, index of the level's first plan,
 plans, deadline, progress) -> decided``."""
+
+Sample = Callable[[Exploration, float, Progress | None], None]
+"""Runs a random or PCT exploration into ``report`` until its deadline, budget or first
+violation: ``(report, deadline, progress)``."""
+
+
+def state_digest(key: Any) -> bytes:
+    """A state's identity for coverage counts, the same in every process (``hash()`` of the
+    strings in a state is seeded per process, so hashes from worker processes would not
+    match)."""
+    return hashlib.blake2b(repr(key).encode(), digest_size=8).digest()
 
 
 class Explorer:
@@ -243,10 +255,13 @@ class Explorer:
         *,
         up_to: int | None = None,
         search_level: SearchLevel | None = None,
+        sample: Sample | None = None,
     ) -> Exploration:
         """Search the experiment's space. Exhaustive: every level up to ``up_to`` operations
         (default ``max_operations``), each level by ``search_level`` (default
-        :meth:`search_level`, in this process; :mod:`.parallel` fans it out)."""
+        :meth:`search_level`, in this process; :mod:`.parallel` fans it out). Random and PCT:
+        executions numbered from 0 by ``sample`` (default: in this process; :mod:`.parallel`
+        fans them out)."""
         report = Exploration(self.spec.strategy)
         start = time.perf_counter()
         deadline = start + self.spec.time_limit
@@ -254,7 +269,7 @@ class Explorer:
             if self.spec.strategy == "exhaustive":
                 self._exhaustive(report, deadline, progress, up_to, search_level or self.search_level)
             else:
-                self._sample(report, deadline, progress)
+                (sample or self._sample)(report, deadline, progress)
         finally:
             report.elapsed = time.perf_counter() - start
         if report.exhausted and report.truncated:
@@ -361,21 +376,28 @@ class Explorer:
                 progress(report)
         return False
 
+    def sample(self, index: int, seen: set[bytes]) -> tuple[Interleaving, Recording]:
+        """Execution number ``index`` of a random or PCT exploration. Its plan and choices come
+        from a generator seeded by the run's seed and ``index`` alone, so any process makes
+        the same execution; the states it passes through go into ``seen``."""
+        rng = random.Random(f"{self.seed}/execution/{index}")
+        plan = self.random_plan(rng)
+        if self.spec.strategy == "pct":
+            chooser: Recording = PCT(rng, self.spec.fault_rate, self.spec.depth, horizon=8 * plan.operations + 8)
+        else:
+            chooser = RandomWalk(rng, self.spec.fault_rate)
+
+        def visit(driver: Driver) -> bool:
+            seen.add(state_digest(driver.state_key()))
+            return True
+
+        return self.execute(plan, chooser, visit), chooser
+
     def _sample(self, report: Exploration, deadline: float, progress: Progress | None) -> None:
-        seen: set[Any] = set()
+        seen: set[bytes] = set()
         while not self._stop(report, deadline):
-            rng = random.Random(f"{self.seed}/execution/{report.executions}")
-            plan = self.random_plan(rng)
-            if self.spec.strategy == "pct":
-                chooser: Recording = PCT(rng, self.spec.fault_rate, self.spec.depth, horizon=8 * plan.operations + 8)
-            else:
-                chooser = RandomWalk(rng, self.spec.fault_rate)
-
-            def visit(driver: Driver) -> bool:
-                seen.add(hash(driver.state_key()))
-                return True
-
-            execution = self.execute(plan, chooser, visit)
+            execution, chooser = self.sample(report.executions, seen)
+            plan = execution.plan
             report.executions += 1
             report.plans += 1
             if self._failed(report, execution):

@@ -29,7 +29,7 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from ..errors import Unreachable
 from ..executors import Backend, Fanout, Workers, open_backend, stop_requested
@@ -42,6 +42,9 @@ from .strategies import Decision, DepthFirst
 GROWTH = 4
 """A plan of one more operation costs at least this many times more to search (measured on the
 seed designs: 4 to 11 times): how the next level's time is guessed from the last one's."""
+SAMPLES_PER_SHARD = 256
+"""Executions per shard of a random or PCT exploration (tens of milliseconds to a second on
+the seed designs)."""
 SHARDS_PER_JOB = 16
 """Shards per worker and level: small enough to keep every worker busy to the end of a level
 (plans differ a lot in cost), large enough that shipping them costs nothing."""
@@ -89,16 +92,28 @@ _EXPLORERS: dict[str, Explorer] = {}
 """One explorer per exploration in a worker process (it keeps nothing between plans)."""
 
 
-def search_shard(task: ShardTask) -> list[PlanOutcome]:
-    """A worker's part: search the shard's plans in order, stopping at the first that does
-    not end clean (plans after it cannot matter)."""
-    key = task.label.rsplit("/", 1)[0]
+def _explorer(experiment: Experiment, seed: int, label: str) -> Explorer:
+    """This worker's explorer for the exploration a task belongs to (``label`` is
+    ``<exploration key>/<range>``), made once per exploration."""
+    key = label.rsplit("/", 1)[0]
     explorer = _EXPLORERS.get(key)
     if explorer is None:
         _EXPLORERS.clear()
-        explorer = _EXPLORERS[key] = Explorer(task.experiment, task.seed)
+        explorer = _EXPLORERS[key] = Explorer(experiment, seed)
     explorer.should_stop = stop_requested
-    deadline = time.perf_counter() + (task.ends - time.time())
+    return explorer
+
+
+def _deadline(ends: float) -> float:
+    """The exploration's deadline on this process's ``perf_counter`` clock."""
+    return time.perf_counter() + (ends - time.time())
+
+
+def search_shard(task: ShardTask) -> list[PlanOutcome]:
+    """A worker's part: search the shard's plans in order, stopping at the first that does
+    not end clean (plans after it cannot matter)."""
+    explorer = _explorer(task.experiment, task.seed, task.label)
+    deadline = _deadline(task.ends)
     plans = itertools.islice(explorer.exhaustive_plans(), task.first, task.stop)
     outcomes = []
     for index, plan in enumerate(plans, task.first):
@@ -128,28 +143,97 @@ def _search_one(explorer: Explorer, index: int, plan: Plan, deadline: float) -> 
     )
 
 
+@dataclass(frozen=True)
+class SampleTask:
+    """Executions ``first`` to ``stop - 1`` of a random or PCT exploration."""
+
+    experiment: Experiment
+    seed: int
+    first: int
+    stop: int
+    ends: float
+    """As :attr:`ShardTask.ends`."""
+    label: str
+
+
+@dataclass
+class SampleOutcome:
+    """What running a range of sampled executions gave, as plain data."""
+
+    first: int
+    executions: int = 0
+    truncated: int = 0
+    states: set[bytes] = field(default_factory=set)
+    """Digests of the states passed through (:func:`~chaos.exploration.explorer.state_digest`)."""
+    plans_by_size: dict[int, int] = field(default_factory=dict)
+    outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
+    latencies: dict[str, array[int]] = field(default_factory=dict)
+    unexpected: dict[str, int] = field(default_factory=dict)
+    found: int | None = None
+    """The number of the execution that violated the model."""
+    failure: int | None = None
+    """The number of the execution stopped by a bug in the system's own code."""
+    stopped: str = ""
+    interrupted: bool = False
+
+
+def sample_shard(task: SampleTask) -> SampleOutcome:
+    """A worker's part of a random or PCT exploration."""
+    explorer = _explorer(task.experiment, task.seed, task.label)
+    return sample_range(explorer, task.first, task.stop, _deadline(task.ends))
+
+
+def sample_range(explorer: Explorer, first: int, stop: int, deadline: float) -> SampleOutcome:
+    """Executions ``first`` to ``stop - 1``, as :meth:`Explorer.explore` runs them in one
+    process, stopping at the first violation, bug, deadline or interruption."""
+    saved: tuple[Stats, dict[str, Any]] = (explorer.stats, explorer.unexpected)
+    stats = explorer.stats = Stats()
+    outcome = SampleOutcome(first, outcomes=stats.outcomes, latencies=stats.latencies)
+    outcome.unexpected = explorer.unexpected = {}
+    limits = Exploration(explorer.spec.strategy)
+    try:
+        for index in range(first, stop):
+            if explorer._stop(limits, deadline):
+                outcome.stopped, outcome.interrupted = limits.stopped, limits.interrupted
+                break
+            execution, _ = explorer.sample(index, outcome.states)
+            outcome.executions += 1
+            if execution.failure is not None:
+                outcome.failure = index
+                break
+            if not execution.complete and not execution.pruned:
+                outcome.truncated += 1
+            size = execution.plan.operations
+            outcome.plans_by_size[size] = outcome.plans_by_size.get(size, 0) + 1
+            if explorer.judge(execution).verdict == "invalid":
+                outcome.found = index
+                break
+    finally:
+        explorer.stats, explorer.unexpected = saved
+    return outcome
+
+
 def shards(first: int, stop: int, jobs: int) -> list[tuple[int, int]]:
     """``[first, stop)`` cut into consecutive ranges, about :data:`SHARDS_PER_JOB` per job."""
     size = max(1, -(-(stop - first) // (jobs * SHARDS_PER_JOB)))
     return [(start, min(start + size, stop)) for start in range(first, stop, size)]
 
 
-class LevelSearch:
-    """The ``search_level`` of an exhaustive exploration that fans levels out to workers
-    (use it as a context manager: it closes the workers it started)."""
+class _Fanned:
+    """What both fan-outs share: the workers, started on first use and closed at the end (use
+    it as a context manager), and the key that names this exploration's shards (a worker
+    keeps one explorer per key)."""
 
     def __init__(self, explorer: Explorer, workers: Workers, *, name: str = "explore") -> None:
         self.explorer = explorer
         self.workers = workers
         self.name = name
         self.backend: Backend | None = None
-        self.levels_fanned = 0
+        self.fanned = 0
+        """Rounds sent to the workers so far."""
         self.key = f"{name}/{uuid.uuid4().hex[:12]}"
-        """Names this exploration's shards (a worker keeps one explorer per key)."""
-        self._previous: tuple[float, int] | None = None
-        """Seconds and plans of the last level, to guess the next one's time."""
 
-    def __enter__(self) -> LevelSearch:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
@@ -159,7 +243,30 @@ class LevelSearch:
 
     @property
     def description(self) -> str:
-        return self.backend.description if self.backend is not None and self.levels_fanned else ""
+        return self.backend.description if self.backend is not None and self.fanned else ""
+
+    def _open(self) -> Backend:
+        if self.backend is None:
+            self.backend = open_backend(self.workers)
+        self.fanned += 1
+        return self.backend
+
+    def _missing(self, report: Exploration, what: str) -> bool:
+        """A shard never came back: the exploration was interrupted first, or the cluster
+        dropped it (exit 4: the answer would be incomplete)."""
+        if not self.explorer.should_stop():
+            raise Unreachable(f"{self.name}: {what} was never searched: its worker went away")
+        report.interrupted, report.stopped = True, "interrupted"
+        return True
+
+
+class LevelSearch(_Fanned):
+    """The ``search_level`` of an exhaustive exploration that fans levels out to workers."""
+
+    def __init__(self, explorer: Explorer, workers: Workers, *, name: str = "explore") -> None:
+        super().__init__(explorer, workers, name=name)
+        self._previous: tuple[float, int] | None = None
+        """Seconds and plans of the last level, to guess the next one's time."""
 
     def _worth_it(self, plans: int) -> bool:
         if self.backend is not None:
@@ -183,18 +290,16 @@ class LevelSearch:
     def _fan_out(
         self, report: Exploration, first: int, plans: list[Plan], deadline: float, progress: Progress | None
     ) -> bool:
-        if self.backend is None:
-            self.backend = open_backend(self.workers)
-        self.levels_fanned += 1
+        backend = self._open()
         explorer = self.explorer
         stop = first + len(plans)
         ends = time.time() + (deadline - time.perf_counter())
         tasks = [
             ShardTask(explorer.experiment, explorer.seed, a, b, ends, f"{self.key}/{a}-{b}")
-            for a, b in shards(first, stop, self.backend.jobs)
+            for a, b in shards(first, stop, backend.jobs)
         ]
         fan: Fanout[ShardTask, list[PlanOutcome]] = Fanout(
-            self.backend, search_shard, tasks, label=lambda t: t.label, should_stop=explorer.should_stop
+            backend, search_shard, tasks, label=lambda t: t.label, should_stop=explorer.should_stop
         )
         outcomes: dict[int, PlanOutcome] = {}
         decided: int | None = None
@@ -222,16 +327,14 @@ class LevelSearch:
         budget = explorer.spec.executions
         for index, plan in enumerate(plans, first):
             outcome = outcomes.get(index)
-            if outcome is None:  # never searched: the exploration was interrupted first
-                if not explorer.should_stop():  # or the cluster dropped the shard
-                    raise Unreachable(f"{self.name}: plan {index} was never searched: its worker went away")
-                report.interrupted, report.stopped = True, "interrupted"
-                return True
+            if outcome is None:
+                return self._missing(report, f"plan {index}")
             report.plans += 1
             if report.executions >= budget:
                 report.stopped = f"execution budget of {budget} reached"
                 return True
             _add(report, explorer, outcome)
+            report.states += outcome.states
             if outcome.found is not None:
                 execution, decisions = _reexecute(explorer, plan, outcome.found)
                 report.found = Found(execution, decisions, explorer.judge(execution))
@@ -255,10 +358,121 @@ class LevelSearch:
         return False
 
 
-def _add(report: Exploration, explorer: Explorer, outcome: PlanOutcome) -> None:
-    """One plan's counts into the exploration's (and its operations into the outcome table)."""
+class SampleSearch(_Fanned):
+    """The ``sample`` of a random or PCT exploration that fans its executions out to workers.
+
+    Executions are numbered, and number ``i`` is the same execution in any process
+    (:meth:`Explorer.sample`). Rounds of consecutive ranges go to the workers; the answer is
+    the lowest-numbered violation (or bug) found, re-executed here, and the counts are those
+    of the executions up to it. With an execution budget and no time limit reached, that is
+    exactly what one process would have reported. A budget small enough to take under
+    ``workers.worth`` seconds (judged from the first range, run here) never starts workers."""
+
+    def __call__(self, report: Exploration, deadline: float, progress: Progress | None) -> None:
+        explorer = self.explorer
+        budget = explorer.spec.executions
+        seen: set[bytes] = set()
+        try:
+            started = time.perf_counter()
+            first = sample_range(explorer, 0, min(budget, SAMPLES_PER_SHARD), deadline)
+            each = (time.perf_counter() - started) / max(1, first.executions)
+            if self._merge(report, [first], seen):
+                return
+            left = min(budget - first.executions, (deadline - time.perf_counter()) / max(each, 1e-9))
+            fan_out = left * each >= self.workers.worth
+            index = first.executions
+            while index < budget:
+                if progress is not None:
+                    report.states = len(seen)
+                    progress(report)
+                if fan_out:
+                    stop = min(budget, index + self._open().jobs * SHARDS_PER_JOB * SAMPLES_PER_SHARD)
+                    outcomes = self._fan_out(index, stop, deadline)
+                else:
+                    stop = min(budget, index + SAMPLES_PER_SHARD)
+                    outcomes = [sample_range(explorer, index, stop, deadline)]
+                if self._merge(report, outcomes, seen, expected=(index, stop)):
+                    return
+                index = stop
+            report.stopped = f"execution budget of {budget} reached"
+        finally:
+            report.states = len(seen)
+
+    def _fan_out(self, first: int, stop: int, deadline: float) -> list[SampleOutcome]:
+        backend = self._open()
+        ends = time.time() + (deadline - time.perf_counter())
+        explorer = self.explorer
+        tasks = [
+            SampleTask(explorer.experiment, explorer.seed, a, b, ends, f"{self.key}/{a}-{b}")
+            for a, b in shards(first, stop, backend.jobs)
+        ]
+        fan: Fanout[SampleTask, SampleOutcome] = Fanout(
+            backend, sample_shard, tasks, label=lambda t: t.label, should_stop=explorer.should_stop
+        )
+        outcomes: list[SampleOutcome] = []
+        decided: int | None = None
+        for done in fan.results():
+            if done.error is not None:
+                raise done.error  # as the search would have raised in this process
+            if done.result is None:
+                continue
+            outcomes.append(done.result)
+            hit = done.result.found if done.result.found is not None else done.result.failure
+            if hit is not None and (decided is None or hit < decided):
+                decided = hit
+                fan.cancel(_after_execution(hit))
+        return outcomes
+
+    def _merge(
+        self,
+        report: Exploration,
+        outcomes: list[SampleOutcome],
+        seen: set[bytes],
+        expected: tuple[int, int] | None = None,
+    ) -> bool:
+        """A round's answers into ``report``, in execution order: True once the exploration
+        is decided (a violation, a bug, a limit, an interruption)."""
+        explorer = self.explorer
+        outcomes.sort(key=lambda o: o.first)
+        hits = [o for o in outcomes if o.found is not None or o.failure is not None]
+        decisive = hits[0] if hits else None
+        covered = expected[0] if expected is not None else 0
+        for outcome in outcomes:
+            if decisive is not None and outcome.first > decisive.first:
+                break  # after the violation: one process would not have run these
+            if outcome.first != covered and decisive is None and not outcome.stopped:
+                return self._missing(report, f"executions {covered}-{outcome.first - 1}")
+            covered = outcome.first + outcome.executions
+            _add(report, explorer, outcome)
+            report.plans += outcome.executions
+            seen |= outcome.states
+            for size, count in outcome.plans_by_size.items():
+                report.plans_by_size[size] = report.plans_by_size.get(size, 0) + count
+        if decisive is not None:
+            index = decisive.found if decisive.found is not None else decisive.failure
+            assert index is not None
+            execution, chooser = _resample(explorer, index)
+            if decisive.found is not None:
+                report.found = Found(execution, chooser.decisions, explorer.judge(execution))
+            else:
+                assert execution.failure is not None
+                report.failure = (execution, execution.failure)
+                report.stopped = "a bug in the system's own code"
+            return True
+        stopped = next((o for o in outcomes if o.stopped), None)
+        if stopped is not None:
+            report.stopped, report.interrupted = stopped.stopped, stopped.interrupted
+            return True
+        if expected is not None and covered < expected[1]:
+            return self._missing(report, f"executions {covered}-{expected[1] - 1}")
+        return False
+
+
+def _add(report: Exploration, explorer: Explorer, outcome: PlanOutcome | SampleOutcome) -> None:
+    """A plan's (or a range of executions') counts into the exploration's, and its operations
+    into the outcome table (states are counted by the caller: a plan's are its own, sampled
+    ones are merged)."""
     report.executions += outcome.executions
-    report.states += outcome.states
     report.truncated += outcome.truncated
     stats = explorer.stats
     for f, counts in outcome.outcomes.items():
@@ -271,10 +485,25 @@ def _add(report: Exploration, explorer: Explorer, outcome: PlanOutcome) -> None:
         explorer.unexpected[name] = explorer.unexpected.get(name, 0) + n
 
 
+def _after_execution(index: int) -> Callable[[SampleTask], bool]:
+    """Picks the ranges that start after execution number ``index``."""
+    return lambda task: task.first > index
+
+
 def _after(plan: int) -> Callable[[ShardTask], bool]:
     """Picks the shards that start after plan number ``plan``: once it failed, the plans after it
     need not be searched."""
     return lambda task: task.first > plan
+
+
+def _resample(explorer: Explorer, index: int) -> tuple[Interleaving, Any]:
+    """Sampled execution number ``index``, made again here (as :func:`_reexecute`)."""
+    saved: tuple[Stats, dict[str, Any]] = (explorer.stats, explorer.unexpected)
+    explorer.stats, explorer.unexpected = Stats(), {}
+    try:
+        return explorer.sample(index, set())
+    finally:
+        explorer.stats, explorer.unexpected = saved
 
 
 def _reexecute(explorer: Explorer, plan: Plan, choices: list[int]) -> tuple[Interleaving, list[Decision]]:
@@ -290,4 +519,15 @@ def _reexecute(explorer: Explorer, plan: Plan, choices: list[int]) -> tuple[Inte
     return execution, chooser.decisions
 
 
-__all__ = ["LevelSearch", "PlanOutcome", "ShardTask", "search_shard", "shards"]
+__all__ = [
+    "LevelSearch",
+    "PlanOutcome",
+    "SampleOutcome",
+    "SampleSearch",
+    "SampleTask",
+    "ShardTask",
+    "sample_range",
+    "sample_shard",
+    "search_shard",
+    "shards",
+]

@@ -11,6 +11,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import encoding
 from ..execution import Ended, Execution
@@ -24,6 +25,9 @@ from .recorded import Tried, try_recorded
 from .replay import load_replay, replay, replay_document, trace_lines, write_history
 from .shrink import shrink
 from .strategies import ReplayDiverged
+
+if TYPE_CHECKING:
+    from .parallel import LevelSearch, SampleSearch
 
 
 def explore(
@@ -99,7 +103,8 @@ def _search(
     name: str,
 ) -> Exploration:
     """The search itself: with a recorded plan that still fails, only the levels below it
-    (exhaustive) or nothing more (sampling); levels fanned out to ``workers`` when given."""
+    (exhaustive) or nothing more (sampling); levels, or sampled executions, fanned out to
+    ``workers`` when given."""
     exhaustive = explorer.spec.strategy == "exhaustive"
     up_to = None
     if tried.found is not None:
@@ -109,14 +114,19 @@ def _search(
             return exploration
         up_to = tried.found.execution.plan.operations - 1
     with contextlib.ExitStack() as stack:
-        search_level = None
-        if exhaustive and workers is not None and workers.parallel:
-            from .parallel import LevelSearch
+        search_level: LevelSearch | None = None
+        sample: SampleSearch | None = None
+        if workers is not None and workers.parallel:
+            from .parallel import LevelSearch, SampleSearch
 
-            search_level = stack.enter_context(LevelSearch(explorer, workers, name=name))
-        exploration = explorer.explore(progress, up_to=up_to, search_level=search_level)
-        if search_level is not None:
-            exploration.workers = search_level.description
+            if exhaustive:
+                search_level = stack.enter_context(LevelSearch(explorer, workers, name=name))
+            else:
+                sample = stack.enter_context(SampleSearch(explorer, workers, name=name))
+        exploration = explorer.explore(progress, up_to=up_to, search_level=search_level, sample=sample)
+        fanned = search_level or sample
+        if fanned is not None:
+            exploration.workers = fanned.description
     exploration.recorded = tried.count
     if tried.found is not None and exploration.found is None and not exploration.stopped:
         exploration.found, exploration.recorded_found = tried.found, True
