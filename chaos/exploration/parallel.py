@@ -374,9 +374,10 @@ class SampleSearch(_Fanned):
         seen: set[bytes] = set()
         try:
             started = time.perf_counter()
-            first = sample_range(explorer, 0, min(budget, SAMPLES_PER_SHARD), deadline)
+            stop = min(budget, SAMPLES_PER_SHARD)
+            first = sample_range(explorer, 0, stop, deadline)
             each = (time.perf_counter() - started) / max(1, first.executions)
-            if self._merge(report, [first], seen):
+            if self._merge(report, [first], seen, [(0, stop)]):
                 return
             left = min(budget - first.executions, (deadline - time.perf_counter()) / max(each, 1e-9))
             fan_out = left * each >= self.workers.worth
@@ -386,26 +387,25 @@ class SampleSearch(_Fanned):
                     report.states = len(seen)
                     progress(report)
                 if fan_out:
-                    stop = min(budget, index + self._open().jobs * SHARDS_PER_JOB * SAMPLES_PER_SHARD)
-                    outcomes = self._fan_out(index, stop, deadline)
+                    backend = self._open()
+                    stop = min(budget, index + backend.jobs * SHARDS_PER_JOB * SAMPLES_PER_SHARD)
+                    ranges = shards(index, stop, backend.jobs)
+                    outcomes = self._fan_out(backend, ranges, deadline)
                 else:
                     stop = min(budget, index + SAMPLES_PER_SHARD)
+                    ranges = [(index, stop)]
                     outcomes = [sample_range(explorer, index, stop, deadline)]
-                if self._merge(report, outcomes, seen, expected=(index, stop)):
+                if self._merge(report, outcomes, seen, ranges):
                     return
                 index = stop
             report.stopped = f"execution budget of {budget} reached"
         finally:
             report.states = len(seen)
 
-    def _fan_out(self, first: int, stop: int, deadline: float) -> list[SampleOutcome]:
-        backend = self._open()
+    def _fan_out(self, backend: Backend, ranges: list[tuple[int, int]], deadline: float) -> list[SampleOutcome]:
         ends = time.time() + (deadline - time.perf_counter())
         explorer = self.explorer
-        tasks = [
-            SampleTask(explorer.experiment, explorer.seed, a, b, ends, f"{self.key}/{a}-{b}")
-            for a, b in shards(first, stop, backend.jobs)
-        ]
+        tasks = [SampleTask(explorer.experiment, explorer.seed, a, b, ends, f"{self.key}/{a}-{b}") for a, b in ranges]
         fan: Fanout[SampleTask, SampleOutcome] = Fanout(
             backend, sample_shard, tasks, label=lambda t: t.label, should_stop=explorer.should_stop
         )
@@ -424,25 +424,22 @@ class SampleSearch(_Fanned):
         return outcomes
 
     def _merge(
-        self,
-        report: Exploration,
-        outcomes: list[SampleOutcome],
-        seen: set[bytes],
-        expected: tuple[int, int] | None = None,
+        self, report: Exploration, outcomes: list[SampleOutcome], seen: set[bytes], ranges: list[tuple[int, int]]
     ) -> bool:
-        """A round's answers into ``report``, in execution order: True once the exploration
-        is decided (a violation, a bug, a limit, an interruption)."""
+        """A round's answers (for ``ranges``) into ``report``, in execution order: True once
+        the exploration is decided (a violation, a bug, a limit, an interruption)."""
         explorer = self.explorer
         outcomes.sort(key=lambda o: o.first)
         hits = [o for o in outcomes if o.found is not None or o.failure is not None]
         decisive = hits[0] if hits else None
-        covered = expected[0] if expected is not None else 0
+        if decisive is None:  # ranges after a violation may be cancelled; none before it
+            answered = {o.first for o in outcomes}
+            missing = [a for a, _ in ranges if a not in answered]
+            if missing:
+                return self._missing(report, f"the executions from {missing[0]}")
         for outcome in outcomes:
             if decisive is not None and outcome.first > decisive.first:
                 break  # after the violation: one process would not have run these
-            if outcome.first != covered and decisive is None and not outcome.stopped:
-                return self._missing(report, f"executions {covered}-{outcome.first - 1}")
-            covered = outcome.first + outcome.executions
             _add(report, explorer, outcome)
             report.plans += outcome.executions
             seen |= outcome.states
@@ -463,8 +460,6 @@ class SampleSearch(_Fanned):
         if stopped is not None:
             report.stopped, report.interrupted = stopped.stopped, stopped.interrupted
             return True
-        if expected is not None and covered < expected[1]:
-            return self._missing(report, f"executions {covered}-{expected[1] - 1}")
         return False
 
 
