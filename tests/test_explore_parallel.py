@@ -262,3 +262,32 @@ def _state(pid: int) -> str:
         return "zombie" if (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z") else "alive"
     except OSError:
         return "gone"
+
+
+def test_a_range_cut_by_the_time_limit_before_a_whole_one_is_merged_not_missing(tmp_path: Path) -> None:
+    """Two workers, the deadline falls while the earlier range runs and after the later one
+    ended: both count, and the exploration says it reached its time limit."""
+    from chaos.exploration import Exploration, Explorer
+    from chaos.exploration.parallel import SampleOutcome, SampleSearch
+
+    experiment = load(sampled(tmp_path, "profile-working-2", "random", 100)).experiment
+    search = SampleSearch(Explorer(experiment, 1), Workers(jobs=2))
+    report = Exploration("random")
+    cut = SampleOutcome(0, executions=2, states={b"a"}, plans_by_size={1: 2}, stopped="time limit of 1s reached")
+    whole = SampleOutcome(4, executions=4, states={b"a", b"b"}, plans_by_size={2: 4})
+    assert search._merge(report, [whole, cut], set(), [(0, 4), (4, 8)])
+    assert report.stopped == "time limit of 1s reached" and not report.interrupted
+    assert (report.executions, report.plans, report.plans_by_size) == (6, 6, {1: 2, 2: 4})
+
+
+def test_a_range_that_never_answered_is_an_incomplete_exploration(tmp_path: Path) -> None:
+    """A range lost with its worker (not an interruption) would leave the counts short: the
+    exploration ends as unreachable infrastructure rather than saying it covered them."""
+    from chaos.errors import Unreachable
+    from chaos.exploration import Exploration, Explorer
+    from chaos.exploration.parallel import SampleOutcome, SampleSearch
+
+    experiment = load(sampled(tmp_path, "profile-working-2", "random", 100)).experiment
+    search = SampleSearch(Explorer(experiment, 1), Workers(jobs=2))
+    with pytest.raises(Unreachable, match="the range of executions from 4 was never searched"):
+        search._merge(Exploration("random"), [SampleOutcome(0, executions=4)], set(), [(0, 4), (4, 8)])

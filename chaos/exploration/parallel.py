@@ -436,7 +436,7 @@ class SampleSearch(_Fanned):
             answered = {o.first for o in outcomes}
             missing = [a for a, _ in ranges if a not in answered]
             if missing:
-                return self._missing(report, f"the executions from {missing[0]}")
+                return self._missing(report, f"the range of executions from {missing[0]}")
         for outcome in outcomes:
             if decisive is not None and outcome.first > decisive.first:
                 break  # after the violation: one process would not have run these
