@@ -155,3 +155,25 @@ def test_seeds_on_a_cluster_survive_a_killed_worker(cluster: Cluster, tmp_path: 
     # the workers cleaned up after every seed they finished (the killed one could not)
     left = [p.name for p in cluster.tmp.iterdir() if p.name.startswith("chaos-seed-")]
     assert all(name.startswith(f"chaos-seed-{killed}-") for name in left), left
+
+
+def test_a_random_exploration_on_a_cluster_gives_the_answer_of_one_process(cluster: Cluster, tmp_path: Path) -> None:
+    """A random exploration's executions in ranges on the cluster's workers: the same coverage
+    as one process (executions, distinct states, plans by size)."""
+    text = (ROOT / "experiments/explore/profile-working-2.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "random.yaml"
+    path.write_text(text.replace("strategy: exhaustive", "strategy: random\n  executions: 20000"), encoding="utf-8")
+    coverage = {}
+    for where, args in (("one", ["--jobs", "1"]), ("cluster", ["--cluster", cluster.address])):
+        done = subprocess.run(
+            [sys.executable, "-m", "chaos", "run", str(path), "--out", str(tmp_path / where), "--no-progress",
+             "--no-report", *args],
+            capture_output=True, text=True, cwd=ROOT, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        data = json.loads((tmp_path / where / "results.json").read_text())
+        coverage[where] = data["coverage"]
+    assert coverage["cluster"]["workers"].startswith(f"Dask at {cluster.address}")
+    for key in ("executions", "states", "plans", "plans_by_operations", "stopped"):
+        assert coverage["cluster"][key] == coverage["one"][key], key
+    assert coverage["one"]["executions"] == 20000
