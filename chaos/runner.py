@@ -285,7 +285,17 @@ class Runner:
             yield
         except Unreachable as exc:
             text = str(exc).replace(f"{proxy_host}:{proxy_port}", f"{host}:{port}")
-            raise type(exc)(f"{text} (through the network fault's proxy)") from None
+            raise type(exc)(f"{text} (through the network fault's proxy{self._toxics_on(name)})") from None
+
+    def _toxics_on(self, store: str) -> str:
+        """The toxics already on in front of ``store`` when it failed to connect: most likely
+        the cause, and then the experiment's to fix (faults also act while stores connect)."""
+        proxies = self.faults.proxies if self.faults is not None else []
+        on = [t for p in proxies if p.store == store for t in p.toxics if t.enabled]
+        if not on:
+            return ""
+        listed = ", ".join(f"fault {t.index} ({t.name})" for t in on)
+        return f", with {listed} already on: a window such as active: {{start: 1s}} lets the stores connect first"
 
     async def _open_store(self, name: str, spec: Any, overrides: dict[str, dict[str, Any]]) -> Store:
         """One store, created and opened within its ``connect_timeout``."""

@@ -17,6 +17,7 @@ import yaml
 
 import adapters
 from chaos.clock import ScaledClock
+from chaos.errors import Unreachable
 from chaos.experiment import loads
 from chaos.faults import FaultLayer
 from chaos.history import read_events
@@ -239,3 +240,26 @@ async def test_a_relay_killed_during_a_run_is_in_the_history_and_a_health_warnin
     assert result.exit_code == 2, "under --strict the run could not have tested what it declared"
     nemesis = [e["value"] for e in read_events(result.run_dir / "history.jsonl") if e["process"] == "nemesis"]
     assert {"store": "db", "action": "proxy lost", "exit_code": -9} in nemesis
+
+
+async def test_a_store_that_cannot_connect_through_an_active_toxic_names_it(tmp_path: Path, pg_dsn: str) -> None:
+    """A toxic on from time 0 acts while the stores connect too: when that stops a store from
+    opening, the error names the fault and how to let the stores connect first."""
+    text = yaml.safe_dump(
+        {
+            "name": "toxic-at-connect",
+            "seed": 1,
+            "operations": 10,
+            "stores": {"db": {"adapter": "postgres", "settings": {"dsn": pg_dsn, "connect_timeout": 5}}},
+            "system": "register",
+            "faults": [{"kind": "network", "store": "db", "toxic": "down"}],
+            "checks": [{"model": "cas-register"}],
+        },
+        sort_keys=False,
+    )
+    with pytest.raises(Unreachable) as caught:
+        await Pipeline(loads(text), tmp_path / "r").run()
+    message = str(caught.value)
+    assert "(through the network fault's proxy, with fault 0 (down) already on" in message
+    assert "active: {start: 1s}" in message
+    assert pg_dsn.split("@")[1].split("/")[0] in message, "the server's own address, not the proxy's"
