@@ -1,4 +1,5 @@
-"""An exhaustive exploration on several processes (or a Dask cluster), level by level.
+"""Explorations on several processes (or a Dask cluster): exhaustive ones level by level
+(:class:`LevelSearch`), random and PCT ones by ranges of executions (:class:`SampleSearch`).
 
 The plans of one level (one operation count) are independent searches: each is a depth-first
 search of its own, with its own set of seen states. So a level is cut into shards of
@@ -18,6 +19,10 @@ and the parent puts the answers back in plan order:
 Levels go one after another, so the first violation still has the fewest operations. A level
 expected to be quick (from the previous one) runs in the parent: starting worker processes
 costs more than it saves there, and the answer is the same either way.
+
+A sampled exploration has no levels, but its executions are numbered and each depends on the
+seed and its number only, so ranges of them are searched the same way: the lowest-numbered
+violation decides, and the counts are summed up to it.
 """
 
 from __future__ import annotations
