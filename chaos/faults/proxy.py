@@ -53,9 +53,10 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ..clock import sleep_until
 from ..errors import Unreachable
@@ -105,6 +106,8 @@ class Proxy:
         self._stats: dict[str, Any] = {"connections": 0, "bytes": {}, "writes": {}}
         self._schedules: list[asyncio.Task[None]] = []
         self._healed = False
+        self._stderr: IO[bytes] | None = None
+        """Where the relay's stderr goes (read when it dies)."""
         self.lost: str | None = None
         """Set when the relay process ended on its own during the run (it was killed): from
         then on nothing was relayed, and no toxic injected."""
@@ -142,15 +145,19 @@ class Proxy:
         """Start the relay process, have it listen on a free loopback port and start the
         toxics' schedules; returns the port."""
         ours, theirs = socket.socketpair()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (open for the relay's life: abort() closes it)
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "chaos.faults.relay", str(theirs.fileno()), self.loop_name],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=self._stderr,
                 env=_child_env(),
             )
         except OSError as exc:
             ours.close()
+            self.abort()
             raise Unreachable(f"store {self.store!r}: cannot start the network proxy: {exc}") from None
         finally:
             theirs.close()
@@ -160,9 +167,10 @@ class Proxy:
             async with asyncio.timeout(START_TIMEOUT):
                 self.port = await self._channel.request("start", self.upstream, self.toxics, self.host)
         except BaseException as exc:
+            said = self._last_words() if isinstance(exc, ChannelClosed) else ""
             self.abort()
             if isinstance(exc, TimeoutError | ChannelClosed | RelayError):
-                raise Unreachable(f"store {self.store!r}: the network proxy did not start: {exc}") from None
+                raise Unreachable(f"store {self.store!r}: the network proxy did not start: {exc}{said}") from None
             raise
         for toxic in self.toxics:
             self._schedules.append(asyncio.create_task(self._schedule(toxic), name=f"fault-{toxic.index}"))
@@ -221,13 +229,15 @@ class Proxy:
             channel.poll()  # its last events
             channel.close()
         process = self.process
-        if process is None or process.returncode is not None:
-            return
-        try:
-            process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process is not None and process.returncode is None:
+            try:
+                process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
 
     # ------------------------------------------------------------------ schedules
 
@@ -272,13 +282,24 @@ class Proxy:
         for the run's health warnings (the faults declared on this store stopped there)."""
         if not self.port:
             return  # it never started: start() says so
-        process = self.process
-        code = None
+        said = self._last_words()
+        code = self.process.returncode if self.process is not None else None
+        self.lost = f"the network proxy of store {self.store!r} stopped during the run (exit code {code}{said})"
+        self._emit("network", {"store": self.store, "action": "proxy lost", "exit_code": code}, False)
+
+    def _last_words(self) -> str:
+        """``: <the last line the relay wrote>``, or nothing. The relay's stderr goes to a
+        file, never to the run's terminal: a crash there is reported in one line, without its
+        traceback."""
+        process, stderr = self.process, self._stderr
         if process is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
-                code = process.wait(1)
-        self.lost = f"the network proxy of store {self.store!r} stopped during the run (exit code {code})"
-        self._emit("network", {"store": self.store, "action": "proxy lost", "exit_code": code}, False)
+                process.wait(1)  # it is going: let it finish writing
+        if stderr is None:
+            return ""
+        stderr.seek(0)
+        lines = [line.strip() for line in stderr.read().decode(errors="replace").splitlines() if line.strip()]
+        return f": {lines[-1]}" if lines else ""
 
 
 def _child_env() -> dict[str, str]:

@@ -20,6 +20,7 @@ from chaos.clock import ScaledClock
 from chaos.errors import Unreachable
 from chaos.experiment import loads
 from chaos.faults import FaultLayer
+from chaos.faults.proxy import Proxy
 from chaos.history import read_events
 from chaos.pipeline import Pipeline
 from chaos.stats import Stats
@@ -263,3 +264,30 @@ async def test_a_store_that_cannot_connect_through_an_active_toxic_names_it(tmp_
     assert "(through the network fault's proxy, with fault 0 (down) already on" in message
     assert "active: {start: 1s}" in message
     assert pg_dsn.split("@")[1].split("/")[0] in message, "the server's own address, not the proxy's"
+
+
+async def test_a_relay_that_crashes_is_one_line_without_its_traceback(capfd: pytest.CaptureFixture[str]) -> None:
+    """A bug in the relay (here: a request it cannot read) ends it with a traceback: that goes
+    to a file, and the proxy reports its last line, not the traceback, to the run."""
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    events: list[tuple[str, dict[str, Any], bool]] = []
+    proxy = Proxy("db", ("127.0.0.1", port), [], ScaledClock(), lambda f, v, i: events.append((f, v, i)))
+    try:
+        await proxy.start()
+        assert proxy._channel is not None
+        proxy._channel._sock.send(b"\x00\x00\x00\x03abc")  # a frame that is not a pickle
+        for _ in range(100):
+            if proxy.lost:
+                break
+            await asyncio.sleep(0.05)
+        assert proxy.lost is not None and proxy.lost.startswith(
+            "the network proxy of store 'db' stopped during the run (exit code 1: "
+        )
+        assert "Unpickling" in proxy.lost and "\n" not in proxy.lost
+        assert [v["action"] for _, v, _ in events] == ["proxy lost"]
+    finally:
+        await proxy.close()
+        server.close()
+    captured = capfd.readouterr()
+    assert "Traceback" not in captured.err + captured.out
