@@ -59,6 +59,24 @@ def pgtest(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(adapters.BACKENDS, "pgtest", "tests.faults.pgstore:PgStore")
 
 
+def register_through_proxy(name: str, dsn: str, duration: str, faults: list[dict[str, Any]]) -> str:
+    """A register experiment on the proxied test store, 200 operations a second."""
+    return yaml.safe_dump(
+        {
+            "name": name,
+            "seed": 1,
+            "duration": duration,
+            "concurrency": 2,
+            "stores": {"db": {"adapter": "pgtest", "settings": {"dsn": dsn}}},
+            "system": "register",
+            "workload": {"keys": 1, "mix": {"read": 1, "write": 1}, "rate": 200},
+            "faults": faults,
+            "checks": [{"model": "cas-register"}],
+        },
+        sort_keys=False,
+    )
+
+
 async def test_ctrl_c_leaves_no_listener_or_relay_process(tmp_path: Path, pg_dsn: str, pgtest: None) -> None:
     sent: list[bool] = []
     seen: list[list[int]] = []
@@ -70,20 +88,7 @@ async def test_ctrl_c_leaves_no_listener_or_relay_process(tmp_path: Path, pg_dsn
             os.kill(os.getpid(), signal.SIGINT)
 
     faults = [{"kind": "network", "store": "db", "toxic": "latency", "latency": "1ms", "direction": "both"}]
-    text = yaml.safe_dump(
-        {
-            "name": "proxy-interrupt",
-            "seed": 1,
-            "duration": "30s",
-            "concurrency": 2,
-            "stores": {"db": {"adapter": "pgtest", "settings": {"dsn": pg_dsn}}},
-            "system": "register",
-            "workload": {"keys": 1, "mix": {"read": 1, "write": 1}, "rate": 200},
-            "faults": faults,
-            "checks": [{"model": "cas-register"}],
-        },
-        sort_keys=False,
-    )
+    text = register_through_proxy("proxy-interrupt", pg_dsn, "30s", faults)
     runner = Pipeline(loads(text), tmp_path / "r", on_progress=progress)
     result = await runner.run()
     assert sent and result.interrupted and result.exit_code == 130
@@ -219,20 +224,8 @@ async def test_a_relay_killed_during_a_run_is_in_the_history_and_a_health_warnin
             killed.append(proxy.process.pid)
             os.kill(proxy.process.pid, signal.SIGKILL)
 
-    text = yaml.safe_dump(
-        {
-            "name": "relay-killed",
-            "seed": 1,
-            "duration": "1500ms",
-            "concurrency": 2,
-            "stores": {"db": {"adapter": "pgtest", "settings": {"dsn": pg_dsn}}},
-            "system": "register",
-            "workload": {"keys": 1, "mix": {"read": 1, "write": 1}, "rate": 200},
-            "faults": [{"kind": "network", "store": "db", "toxic": "latency", "latency": "1ms"}],
-            "checks": [{"model": "cas-register"}],
-        },
-        sort_keys=False,
-    )
+    faults = [{"kind": "network", "store": "db", "toxic": "latency", "latency": "1ms"}]
+    text = register_through_proxy("relay-killed", pg_dsn, "1500ms", faults)
     runner = Pipeline(loads(text), tmp_path / "r", on_progress=progress, strict=True)
     result = await runner.run()
     assert killed
