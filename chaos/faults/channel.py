@@ -36,10 +36,6 @@ def frame(message: tuple[Any, ...]) -> bytes:
     return HEADER.pack(len(data)) + data
 
 
-def write_frame(writer: asyncio.StreamWriter, message: tuple[Any, ...]) -> None:
-    writer.write(frame(message))
-
-
 async def read_frame(reader: asyncio.StreamReader) -> Any:
     (size,) = HEADER.unpack(await reader.readexactly(HEADER.size))
     return pickle.loads(await reader.readexactly(size))
@@ -178,4 +174,4 @@ def _result(op: str, ok: bool, value: Any) -> Any:
     return value
 
 
-__all__ = ["CALL_TIMEOUT", "Channel", "ChannelClosed", "RelayError", "frame", "read_frame", "write_frame"]
+__all__ = ["CALL_TIMEOUT", "Channel", "ChannelClosed", "RelayError", "frame", "read_frame"]

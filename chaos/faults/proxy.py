@@ -103,7 +103,11 @@ class Proxy:
         self.process: subprocess.Popen[bytes] | None = None
         """The relay process."""
         self._channel: Channel | None = None
-        self._stats: dict[str, Any] = {"connections": 0, "bytes": {}, "writes": {}}
+        self._stats: dict[str, Any] = {
+            "connections": 0,
+            "bytes": {"upstream": 0, "downstream": 0},
+            "writes": {"upstream": 0, "downstream": 0},
+        }
         self._schedules: list[asyncio.Task[None]] = []
         self._healed = False
         self._stderr: IO[bytes] | None = None

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import signal
 import socket
 import struct
@@ -51,7 +52,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .channel import read_frame, write_frame
+from .channel import frame, read_frame
 from .toxics import STAGES, Piece, Stage, Toxic
 
 CONNECT_TIMEOUT = 5.0
@@ -639,6 +640,10 @@ class Relay:
 # ---------------------------------------------------------------------- the process
 
 
+REQUESTS = ("switch", "stats", "listening", "shutdown")
+"""The :class:`Relay` methods the proxy may call once ``start`` has made it."""
+
+
 async def serve(sock: socket.socket) -> None:
     """Answer the proxy's requests on ``sock`` until it closes its end. Requests are carried
     out in the order they come; those that wait (``start``, ``listening``, ``shutdown``) are
@@ -650,15 +655,31 @@ async def serve(sock: socket.socket) -> None:
 
     def send(message: tuple[Any, ...]) -> None:
         if not writer.is_closing():
-            write_frame(writer, message)
+            writer.write(frame(message))
+
+    def failed(number: int, exc: Exception) -> None:  # the proxy raises it there
+        send(("reply", number, False, f"{type(exc).__name__}: {exc}"))
 
     async def answer(number: int, work: Awaitable[Any]) -> None:
         try:
             result = await work
-        except Exception as exc:  # reported to the proxy, which raises it there
-            send(("reply", number, False, f"{type(exc).__name__}: {exc}"))
+        except Exception as exc:
+            failed(number, exc)
         else:
             send(("reply", number, True, result))
+
+    def carry_out(number: int, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        try:
+            result = fn(*args)
+        except Exception as exc:
+            failed(number, exc)
+            return
+        if not inspect.isawaitable(result):
+            send(("reply", number, True, result))
+            return
+        task = loop.create_task(answer(number, result))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
 
     try:
         while True:
@@ -669,23 +690,11 @@ async def serve(sock: socket.socket) -> None:
             if op == "start":
                 upstream, toxics, host = args
                 relay = Relay(upstream, toxics, host, lambda value: send(("event", value)))
-                work: Awaitable[Any] = relay.listen()
-            elif relay is not None and op in ("listening", "shutdown"):
-                work = getattr(relay, op)()
-            elif relay is not None and op in ("switch", "stats"):
-                try:
-                    result = getattr(relay, op)(*args)
-                except Exception as exc:
-                    send(("reply", number, False, f"{type(exc).__name__}: {exc}"))
-                else:
-                    send(("reply", number, True, result))
-                continue
+                carry_out(number, relay.listen, ())
+            elif relay is not None and op in REQUESTS:
+                carry_out(number, getattr(relay, op), args)
             else:
                 send(("reply", number, False, f"unexpected request {op!r}"))
-                continue
-            task = loop.create_task(answer(number, work))
-            pending.add(task)
-            task.add_done_callback(pending.discard)
     finally:
         if relay is not None:
             relay.abort()
