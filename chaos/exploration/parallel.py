@@ -27,11 +27,12 @@ violation decides, and the counts are summed up to it.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 import uuid
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
@@ -57,7 +58,8 @@ SHARDS_PER_JOB = 16
 
 @dataclass(frozen=True)
 class ShardTask:
-    """Plans ``first`` to ``stop - 1`` (in :meth:`Explorer.exhaustive_plans` order) to search."""
+    """Plans ``first`` to ``stop - 1`` (in :meth:`Explorer.exhaustive_plans` order) to search,
+    or a random or PCT exploration's executions ``first`` to ``stop - 1`` to run."""
 
     experiment: Experiment
     seed: int
@@ -148,19 +150,6 @@ def _search_one(explorer: Explorer, index: int, plan: Plan, deadline: float) -> 
     )
 
 
-@dataclass(frozen=True)
-class SampleTask:
-    """Executions ``first`` to ``stop - 1`` of a random or PCT exploration."""
-
-    experiment: Experiment
-    seed: int
-    first: int
-    stop: int
-    ends: float
-    """As :attr:`ShardTask.ends`."""
-    label: str
-
-
 @dataclass
 class SampleOutcome:
     """What running a range of sampled executions gave, as plain data."""
@@ -182,7 +171,7 @@ class SampleOutcome:
     interrupted: bool = False
 
 
-def sample_shard(task: SampleTask) -> SampleOutcome:
+def sample_shard(task: ShardTask) -> SampleOutcome:
     """A worker's part of a random or PCT exploration."""
     explorer = _explorer(task.experiment, task.seed, task.label)
     return sample_range(explorer, task.first, task.stop, _deadline(task.ends))
@@ -191,12 +180,10 @@ def sample_shard(task: SampleTask) -> SampleOutcome:
 def sample_range(explorer: Explorer, first: int, stop: int, deadline: float) -> SampleOutcome:
     """Executions ``first`` to ``stop - 1``, as :meth:`Explorer.explore` runs them in one
     process, stopping at the first violation, bug, deadline or interruption."""
-    saved: tuple[Stats, dict[str, Any]] = (explorer.stats, explorer.unexpected)
-    stats = explorer.stats = Stats()
-    outcome = SampleOutcome(first, outcomes=stats.outcomes, latencies=stats.latencies)
-    outcome.unexpected = explorer.unexpected = {}
     limits = Exploration(explorer.spec.strategy)
-    try:
+    with _counted_apart(explorer) as stats:
+        outcome = SampleOutcome(first, outcomes=stats.outcomes, latencies=stats.latencies)
+        outcome.unexpected = explorer.unexpected
         for index in range(first, stop):
             if explorer._stop(limits, deadline):
                 outcome.stopped, outcome.interrupted = limits.stopped, limits.interrupted
@@ -213,8 +200,6 @@ def sample_range(explorer: Explorer, first: int, stop: int, deadline: float) -> 
             if explorer.judge(execution).verdict == "invalid":
                 outcome.found = index
                 break
-    finally:
-        explorer.stats, explorer.unexpected = saved
     return outcome
 
 
@@ -410,8 +395,8 @@ class SampleSearch(_Fanned):
     def _fan_out(self, backend: Backend, ranges: list[tuple[int, int]], deadline: float) -> list[SampleOutcome]:
         ends = time.time() + (deadline - time.perf_counter())
         explorer = self.explorer
-        tasks = [SampleTask(explorer.experiment, explorer.seed, a, b, ends, f"{self.key}/{a}-{b}") for a, b in ranges]
-        fan: Fanout[SampleTask, SampleOutcome] = Fanout(
+        tasks = [ShardTask(explorer.experiment, explorer.seed, a, b, ends, f"{self.key}/{a}-{b}") for a, b in ranges]
+        fan: Fanout[ShardTask, SampleOutcome] = Fanout(
             backend, sample_shard, tasks, label=lambda t: t.label, should_stop=explorer.should_stop
         )
         outcomes: list[SampleOutcome] = []
@@ -485,7 +470,7 @@ def _add(report: Exploration, explorer: Explorer, outcome: PlanOutcome | SampleO
         explorer.unexpected[name] = explorer.unexpected.get(name, 0) + n
 
 
-def _after_execution(index: int) -> Callable[[SampleTask], bool]:
+def _after_execution(index: int) -> Callable[[ShardTask], bool]:
     """Picks the ranges that start after execution number ``index``."""
     return lambda task: task.first > index
 
@@ -496,26 +481,31 @@ def _after(plan: int) -> Callable[[ShardTask], bool]:
     return lambda task: task.first > plan
 
 
-def _resample(explorer: Explorer, index: int) -> tuple[Interleaving, Any]:
-    """Sampled execution number ``index``, made again here (as :func:`_reexecute`)."""
+@contextlib.contextmanager
+def _counted_apart(explorer: Explorer) -> Iterator[Stats]:
+    """The explorer's operation counts (and unexpected errors) are fresh inside the block and
+    restored after it: a range's counts go back to the parent as plain data, and an execution
+    made again here is not counted twice."""
     saved: tuple[Stats, dict[str, Any]] = (explorer.stats, explorer.unexpected)
     explorer.stats, explorer.unexpected = Stats(), {}
     try:
-        return explorer.sample(index, set())
+        yield explorer.stats
     finally:
         explorer.stats, explorer.unexpected = saved
+
+
+def _resample(explorer: Explorer, index: int) -> tuple[Interleaving, Any]:
+    """Sampled execution number ``index``, made again here (as :func:`_reexecute`)."""
+    with _counted_apart(explorer):
+        return explorer.sample(index, set())
 
 
 def _reexecute(explorer: Explorer, plan: Plan, choices: list[int]) -> tuple[Interleaving, list[Decision]]:
     """The execution a worker found, made again here from its choices (the driver is
     deterministic); its operations are not counted twice."""
-    saved: tuple[Stats, dict[str, Any]] = (explorer.stats, explorer.unexpected)
-    explorer.stats, explorer.unexpected = Stats(), {}
-    try:
-        chooser = DepthFirst(choices)
+    chooser = DepthFirst(choices)
+    with _counted_apart(explorer):
         execution = explorer.execute(plan, chooser)
-    finally:
-        explorer.stats, explorer.unexpected = saved
     return execution, chooser.decisions
 
 
@@ -524,7 +514,6 @@ __all__ = [
     "PlanOutcome",
     "SampleOutcome",
     "SampleSearch",
-    "SampleTask",
     "ShardTask",
     "sample_range",
     "sample_shard",
