@@ -85,7 +85,7 @@ class _Chaos(click.Group):
             seen = SIGNALS.ending()
             sys.stdout.flush()
             sys.stderr.flush()
-            if SIGNALS.count > seen and code != ExitCode.INTERRUPTED:  # while flushing: interrupted all the same
+            if (SIGNALS.count > seen or SIGNALS.owed) and code != ExitCode.INTERRUPTED:  # interrupted all the same
                 _error("interrupted")
                 code = ExitCode.INTERRUPTED
             os._exit(int(code or 0))

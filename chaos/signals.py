@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,7 @@ class Signals:
         self._pending = False
         self._installed = 0
         self._ending = False
+        self._unraisable_before: Callable[[Any], object] = sys.unraisablehook
 
     def handle(self, signum: int, frame: Any) -> None:
         self.count += 1
@@ -74,6 +76,7 @@ class Signals:
             self._installed = 0
             for sig, old in previous.items():
                 signal.signal(sig, old if old is not None else signal.SIG_DFL)
+            sys.unraisablehook = self._unraisable_before
 
     def install(self) -> dict[int, Any]:
         """Handle both signals from now on; returns the handlers replaced. Signals the
@@ -83,12 +86,35 @@ class Signals:
         previous: dict[int, Any] = {sig: signal.getsignal(sig) for sig in SIGNALS}
         for sig in SIGNALS:
             signal.signal(sig, self.handle)
+        self._unraisable_before = sys.unraisablehook
+        sys.unraisablehook = self._unraisable
         self._installed = 1
         if EARLY_SIGNALS:
             self.count += len(EARLY_SIGNALS)
             EARLY_SIGNALS.clear()
             self._pending = True
         return previous
+
+    def _unraisable(self, unraisable: Any) -> None:
+        """``sys.unraisablehook``: Python swallows an exception raised where it cannot be
+        propagated (a weakref callback such as the import system's module-lock clean-up, a
+        ``__del__``), printing a traceback. A ``KeyboardInterrupt`` from :meth:`handle` lands
+        there when the signal comes at such a moment: it is kept instead, for the loop's
+        callback or the next point where a held signal is raised, so that the command still
+        stops and says so in one line. Anything else goes to the hook this one replaced."""
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            self._unraisable_before(unraisable)
+            return
+        loop, callback = self._loop, self._callback
+        if loop is not None and callback is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(callback)
+        else:
+            self._pending = True
+
+    @property
+    def owed(self) -> bool:
+        """A signal came that has not ended anything yet (it was held, or swallowed)."""
+        return self._pending
 
     def ending(self) -> int:
         """The command has decided how it ends and is only flushing its output: from now on a
@@ -113,8 +139,12 @@ class Signals:
 
     @contextlib.contextmanager
     def on_loop(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> Iterator[None]:
-        """While the block runs, a signal calls ``callback`` on ``loop`` instead of raising."""
+        """While the block runs, a signal calls ``callback`` on ``loop`` instead of raising
+        (at once for one that came before the block and has not ended anything yet)."""
         self._loop, self._callback = loop, callback
+        if self._pending:
+            self._pending = False
+            callback()
         try:
             yield
         finally:
